@@ -1,0 +1,237 @@
+//! Points and the mergeable summary every block, segment and series carries.
+
+/// One metric point. Values keep their exact bits (NaN payloads, ±inf, -0.0).
+#[derive(Debug, Clone, Copy)]
+pub struct Point {
+    /// Training step; any order, repeats allowed.
+    pub step: i64,
+    /// Wall-clock time in milliseconds since the Unix epoch.
+    pub timestamp_ms: i64,
+    /// The value.
+    pub value: f64,
+}
+
+impl Point {
+    /// A point.
+    pub fn new(step: i64, timestamp_ms: i64, value: f64) -> Self {
+        Point {
+            step,
+            timestamp_ms,
+            value,
+        }
+    }
+}
+
+impl PartialEq for Point {
+    /// Bit-exact equality: NaN equals the same NaN, `0.0` differs from `-0.0`.
+    fn eq(&self, other: &Self) -> bool {
+        self.step == other.step
+            && self.timestamp_ms == other.timestamp_ms
+            && self.value.to_bits() == other.value.to_bits()
+    }
+}
+
+/// Python's `(step, ts, value) > (step, ts, value)` on MLflow metric tuples: the rule by which
+/// MLflow picks a key's latest value. NaN never compares greater.
+#[cfg(test)]
+pub(crate) fn mlflow_greater(a: &Point, b: &Point) -> bool {
+    if a.step != b.step {
+        return a.step > b.step;
+    }
+    if a.timestamp_ms != b.timestamp_ms {
+        return a.timestamp_ms > b.timestamp_ms;
+    }
+    a.value > b.value
+}
+
+/// Aggregates of a run of points, mergeable in arrival order without revisiting the points.
+///
+/// `latest` is exactly what MLflow's `max(points, key=(step, timestamp, value))` returns over
+/// the points in arrival order, NaN included. Among the points with the highest
+/// `(step, timestamp)`, Python keeps the first one unless a later one has a strictly greater
+/// value, and a NaN never compares greater; so the result is the first such point when its
+/// value is NaN, else the first point of the maximal value. `latest_max_non_nan` (the first of
+/// the greatest non-NaN values among those points; NaN when there is none) is what a merge needs
+/// to reproduce that.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Summary {
+    /// Number of points.
+    pub count: u64,
+    /// Number of NaN values.
+    pub nan_count: u64,
+    /// Smallest step.
+    pub min_step: i64,
+    /// Largest step.
+    pub max_step: i64,
+    /// Earliest timestamp.
+    pub min_timestamp_ms: i64,
+    /// Latest timestamp.
+    pub max_timestamp_ms: i64,
+    /// Smallest non-NaN value (NaN when every value is NaN).
+    pub min: f64,
+    /// Largest non-NaN value (NaN when every value is NaN).
+    pub max: f64,
+    /// Sum of the non-NaN values.
+    pub sum: f64,
+    /// MLflow's latest point.
+    pub latest: Point,
+    /// See the type's documentation.
+    pub latest_max_non_nan: f64,
+}
+
+impl Summary {
+    /// The summary of a single point.
+    #[inline]
+    pub fn of(p: Point) -> Self {
+        let nan = p.value.is_nan();
+        Summary {
+            count: 1,
+            nan_count: nan as u64,
+            min_step: p.step,
+            max_step: p.step,
+            min_timestamp_ms: p.timestamp_ms,
+            max_timestamp_ms: p.timestamp_ms,
+            min: p.value,
+            max: p.value,
+            sum: if nan { 0.0 } else { p.value },
+            latest: p,
+            latest_max_non_nan: p.value,
+        }
+    }
+
+    /// The summary of `points` (at least one), in arrival order.
+    pub fn of_points(points: impl IntoIterator<Item = Point>) -> Option<Self> {
+        let mut it = points.into_iter();
+        let mut s = Summary::of(it.next()?);
+        for p in it {
+            s.push(p);
+        }
+        Some(s)
+    }
+
+    /// Adds a point that arrived after everything summarised so far.
+    #[inline]
+    pub fn push(&mut self, p: Point) {
+        self.count += 1;
+        self.min_step = self.min_step.min(p.step);
+        self.max_step = self.max_step.max(p.step);
+        self.min_timestamp_ms = self.min_timestamp_ms.min(p.timestamp_ms);
+        self.max_timestamp_ms = self.max_timestamp_ms.max(p.timestamp_ms);
+        if p.value.is_nan() {
+            self.nan_count += 1;
+        } else {
+            self.sum += p.value;
+            self.min = min_ignoring_nan(self.min, p.value);
+            self.max = max_ignoring_nan(self.max, p.value);
+        }
+        self.push_latest(p, p.value);
+    }
+
+    #[inline]
+    fn push_latest(&mut self, top: Point, top_max_non_nan: f64) {
+        let (a, b) = (&self.latest, &top);
+        if (b.step, b.timestamp_ms) > (a.step, a.timestamp_ms) {
+            self.latest = top;
+            self.latest_max_non_nan = top_max_non_nan;
+        } else if (b.step, b.timestamp_ms) == (a.step, a.timestamp_ms) {
+            if !self.latest.value.is_nan() && top_max_non_nan > self.latest.value {
+                self.latest.value = top_max_non_nan;
+            }
+            if top_max_non_nan > self.latest_max_non_nan || self.latest_max_non_nan.is_nan() {
+                self.latest_max_non_nan = top_max_non_nan;
+            }
+        }
+    }
+
+    /// Merges the summary of points that arrived after those of `self`.
+    pub fn merge(&mut self, later: &Summary) {
+        self.count += later.count;
+        self.nan_count += later.nan_count;
+        self.min_step = self.min_step.min(later.min_step);
+        self.max_step = self.max_step.max(later.max_step);
+        self.min_timestamp_ms = self.min_timestamp_ms.min(later.min_timestamp_ms);
+        self.max_timestamp_ms = self.max_timestamp_ms.max(later.max_timestamp_ms);
+        self.sum += later.sum;
+        self.min = min_ignoring_nan(self.min, later.min);
+        self.max = max_ignoring_nan(self.max, later.max);
+        self.push_latest(later.latest, later.latest_max_non_nan);
+    }
+
+    /// Mean of the non-NaN values (NaN when there are none).
+    pub fn mean(&self) -> f64 {
+        let n = self.count - self.nan_count;
+        if n == 0 {
+            f64::NAN
+        } else {
+            self.sum / n as f64
+        }
+    }
+}
+
+/// The smaller of two values, NaN only when both are NaN; on a tie the first is kept.
+#[inline]
+fn min_ignoring_nan(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b < a { b } else { a }
+}
+
+#[inline]
+fn max_ignoring_nan(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b > a { b } else { a }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Python's `max(points, key=lambda m: (m.step, m.timestamp, m.value))`.
+    fn python_max(points: &[Point]) -> Point {
+        let mut best = points[0];
+        for p in &points[1..] {
+            if mlflow_greater(p, &best) {
+                best = *p;
+            }
+        }
+        best
+    }
+
+    fn p(step: i64, ts: i64, v: f64) -> Point {
+        Point::new(step, ts, v)
+    }
+
+    #[test]
+    fn latest_follows_mlflow_fixture() {
+        // shared fixture `acc`: (1,10,0.5) (1,20,0.6) (1,20,0.55) (0,30,0.4) -> 0.6
+        let pts = [p(1, 10, 0.5), p(1, 20, 0.6), p(1, 20, 0.55), p(0, 30, 0.4)];
+        assert_eq!(Summary::of_points(pts).unwrap().latest.value, 0.6);
+    }
+
+    #[test]
+    fn merged_latest_equals_sequential_scan_with_nan_ties() {
+        let nan = f64::NAN;
+        let cases: Vec<Vec<Point>> = vec![
+            vec![p(5, 10, 0.5), p(5, 10, nan), p(5, 10, 0.7)],
+            vec![p(5, 10, nan), p(5, 10, 0.7), p(5, 10, 0.9)],
+            vec![p(5, 10, 0.1), p(5, 10, nan), p(5, 10, nan), p(5, 10, 0.05)],
+            vec![p(5, 10, -0.0), p(5, 10, 0.0)],
+            vec![p(5, 10, nan), p(6, 1, nan), p(6, 1, 3.0)],
+        ];
+        for pts in cases {
+            let want = python_max(&pts);
+            for split in 0..=pts.len() {
+                for split2 in split..=pts.len() {
+                    let parts = [&pts[..split], &pts[split..split2], &pts[split2..]];
+                    let mut acc: Option<Summary> = None;
+                    for part in parts {
+                        if let Some(s) = Summary::of_points(part.iter().copied()) {
+                            match &mut acc {
+                                None => acc = Some(s),
+                                Some(a) => a.merge(&s),
+                            }
+                        }
+                    }
+                    assert_eq!(acc.unwrap().latest, want, "{pts:?} split {split},{split2}");
+                }
+            }
+        }
+    }
+}
