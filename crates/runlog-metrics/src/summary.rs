@@ -67,9 +67,11 @@ pub struct Summary {
     pub min_timestamp_ms: i64,
     /// Latest timestamp.
     pub max_timestamp_ms: i64,
-    /// Smallest non-NaN value (NaN when every value is NaN).
+    /// Smallest non-NaN value, the first in arrival order on ties (`f64::NAN` when every
+    /// value is NaN).
     pub min: f64,
-    /// Largest non-NaN value (NaN when every value is NaN).
+    /// Largest non-NaN value, the first in arrival order on ties (`f64::NAN` when every value
+    /// is NaN).
     pub max: f64,
     /// Sum of the non-NaN values.
     pub sum: f64,
@@ -91,8 +93,8 @@ impl Summary {
             max_step: p.step,
             min_timestamp_ms: p.timestamp_ms,
             max_timestamp_ms: p.timestamp_ms,
-            min: p.value,
-            max: p.value,
+            min: if nan { f64::NAN } else { p.value },
+            max: if nan { f64::NAN } else { p.value },
             sum: if nan { 0.0 } else { p.value },
             latest: p,
             latest_max_non_nan: p.value,

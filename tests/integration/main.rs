@@ -1,0 +1,9 @@
+//! runlog's integration tests: one binary, one module per concern.
+
+mod common;
+mod corruption;
+mod crash;
+mod fixture;
+mod io_failure;
+mod model;
+mod processes;
