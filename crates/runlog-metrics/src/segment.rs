@@ -49,14 +49,15 @@ pub(crate) fn check_header(path: &Path, bytes: &[u8]) -> Result<()> {
         ));
     }
     if &bytes[..8] != MAGIC {
-        return Err(Error::NotAStore {
-            path: path.to_path_buf(),
-            why: format!(
-                "the file does not start with the segment magic {:?} (found {:?})",
+        return Err(Error::corrupt(
+            path,
+            0,
+            format!(
+                "segment files start with the magic {:?}, this one with {:?}",
                 String::from_utf8_lossy(MAGIC),
                 String::from_utf8_lossy(&bytes[..8])
             ),
-        });
+        ));
     }
     let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
     if version != SEGMENT_VERSION {
