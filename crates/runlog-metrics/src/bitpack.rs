@@ -37,56 +37,57 @@ pub(crate) fn pack(values: &[u64], width: u32, out: &mut Vec<u8>) {
     debug_assert_eq!(out.len() - start, total);
 }
 
-/// Unpacks `out.len()` values of `width` bits from `buf`, calling `out[i] = f(raw_i)`.
-/// `buf` must hold at least `packed_len(out.len(), width)` bytes (checked by the caller).
-#[inline]
-pub(crate) fn unpack_map(buf: &[u8], width: u32, out: &mut [u64], f: impl Fn(u64) -> u64) {
-    let n = out.len();
-    debug_assert!(buf.len() >= packed_len(n, width));
+/// Unpacks `n` values of `width` bits from `buf` (at least `packed_len(n, width)` bytes),
+/// pushing `f(raw_i)` onto `out` in order (`f` may carry state, such as a running sum).
+/// The packed bytes are first copied into `pad` with 16 zero bytes behind them, so that every
+/// value is one unaligned load, with no end-of-buffer special case.
+#[inline(always)]
+pub(crate) fn unpack_extend<T>(
+    buf: &[u8],
+    width: u32,
+    n: usize,
+    out: &mut Vec<T>,
+    pad: &mut Vec<u8>,
+    mut f: impl FnMut(u64) -> T,
+) {
+    let len = packed_len(n, width);
+    debug_assert!(buf.len() >= len);
     if width == 0 {
-        let z = f(0);
-        out.iter_mut().for_each(|o| *o = z);
+        out.extend((0..n).map(|_| f(0)));
         return;
     }
+    pad.clear();
+    pad.extend_from_slice(&buf[..len]);
+    pad.extend_from_slice(&[0; 16]);
+    let words: &[u8] = pad;
     let w = width as usize;
     let mask = if width == 64 {
         u64::MAX
     } else {
         (1u64 << width) - 1
     };
+    // Value i occupies bits [i*w, i*w + w): its first byte is at most len - 1 and, being at most
+    // 64 bits wide at a shift of at most 7, it ends within 9 bytes of that: the 16 zero bytes
+    // appended above keep every 8- or 16-byte load below inside `words`.
+    debug_assert!(n == 0 || ((n - 1) * w >> 3) + 16 <= words.len());
     if width <= 56 {
-        // Fast path: one unaligned 8-byte load per value while 8 bytes remain.
-        let fast = if buf.len() >= 8 {
-            // Values whose 8-byte window starts at or before len - 8.
-            (((buf.len() - 8) * 8) / w + 1).min(n)
-        } else {
-            0
-        };
-        for (i, o) in out[..fast].iter_mut().enumerate() {
+        out.extend((0..n).map(|i| {
             let bit = i * w;
-            let byte = bit >> 3;
-            let word = u64::from_le_bytes(buf[byte..byte + 8].try_into().expect("8 bytes"));
-            *o = f((word >> (bit & 7)) & mask);
-        }
-        for (i, o) in out.iter_mut().enumerate().skip(fast) {
-            *o = f(read_slow(buf, i * w, width) & mask);
-        }
+            // SAFETY: bit >> 3 <= len - 1 and words.len() == len + 16 (see above), so the 8 bytes
+            // read lie inside `words`; read_unaligned has no alignment requirement.
+            let word =
+                unsafe { std::ptr::read_unaligned(words.as_ptr().add(bit >> 3).cast::<u64>()) };
+            f((u64::from_le(word) >> (bit & 7)) & mask)
+        }));
     } else {
-        for (i, o) in out.iter_mut().enumerate() {
-            *o = f(read_slow(buf, i * w, width) & mask);
-        }
+        out.extend((0..n).map(|i| {
+            let bit = i * w;
+            // SAFETY: as above, with 16 bytes read (len + 16 bytes available).
+            let word =
+                unsafe { std::ptr::read_unaligned(words.as_ptr().add(bit >> 3).cast::<u128>()) };
+            f((u128::from_le(word) >> (bit & 7)) as u64 & mask)
+        }));
     }
-}
-
-/// Reads up to 64 bits starting at bit `bit`, tolerating the end of the buffer.
-fn read_slow(buf: &[u8], bit: usize, width: u32) -> u64 {
-    let byte = bit >> 3;
-    let shift = (bit & 7) as u32;
-    let need = (shift + width).div_ceil(8) as usize;
-    let mut tmp = [0u8; 16];
-    let avail = buf.len().saturating_sub(byte).min(need);
-    tmp[..avail].copy_from_slice(&buf[byte..byte + avail]);
-    (u128::from_le_bytes(tmp) >> shift) as u64
 }
 
 #[cfg(test)]
@@ -108,8 +109,8 @@ mod tests {
                 let mut buf = Vec::new();
                 pack(&values, width, &mut buf);
                 assert_eq!(buf.len(), packed_len(n, width));
-                let mut out = vec![0; n];
-                unpack_map(&buf, width, &mut out, |x| x);
+                let mut out = Vec::new();
+                unpack_extend(&buf, width, n, &mut out, &mut Vec::new(), |x| x);
                 assert_eq!(out, values, "width {width} n {n}");
             }
         }

@@ -101,7 +101,7 @@ pub(crate) fn encode(series_id: u32, pts: &Points, out: &mut Vec<u8>, scratch: &
     out.extend_from_slice(&summary.latest.value.to_bits().to_le_bytes());
     out.extend_from_slice(&summary.latest_max_non_nan.to_bits().to_le_bytes());
 
-    let Scratch { ints, packed } = scratch;
+    let Scratch { ints, packed, .. } = scratch;
     ints.clear();
     ints.extend(pts.steps.iter().map(|&s| i64_to_ordered(s)));
     column::encode(ints, out, packed);
@@ -126,6 +126,7 @@ pub(crate) fn encode(series_id: u32, pts: &Points, out: &mut Vec<u8>, scratch: &
 pub(crate) struct Scratch {
     ints: Vec<u64>,
     packed: Vec<u64>,
+    pad: Vec<u8>,
 }
 
 fn le_u32(b: &[u8], at: usize) -> u32 {
@@ -210,36 +211,41 @@ fn decode_columns(
 ) -> Result<BlockHeader, DecodeError> {
     let header = parse_header(payload)?;
     let n = header.count as usize;
-    let ints = &mut scratch.ints;
-    ints.clear();
-    ints.resize(n, 0);
-    let mut at = HEADER_LEN;
-    let mut next_column = |ints: &mut Vec<u64>| -> Result<(), DecodeError> {
-        let used = column::decode(&payload[at..], ints).map_err(|e| DecodeError {
+    let pad = &mut scratch.pad;
+    let shift = |at: usize| {
+        move |e: DecodeError| DecodeError {
             offset: e.offset + at,
             what: e.what,
-        })?;
-        at += used;
-        Ok(())
+        }
     };
-    next_column(ints)?;
-    out.steps
-        .extend(ints.iter().map(|&x| column::ordered_to_i64(x)));
-    next_column(ints)?;
-    out.timestamps_ms
-        .extend(ints.iter().map(|&x| column::ordered_to_i64(x)));
-    next_column(ints)?;
-    if header.f32_values {
-        out.values.extend(
-            ints.iter()
-                .map(|&x| f32::from_bits(column::ordered_to_f32_bits(x)) as f64),
-        );
+    let mut at = HEADER_LEN;
+    at += column::decode(
+        &payload[at..],
+        n,
+        &mut out.steps,
+        pad,
+        column::ordered_to_i64,
+    )
+    .map_err(shift(at))?;
+    at += column::decode(
+        &payload[at..],
+        n,
+        &mut out.timestamps_ms,
+        pad,
+        column::ordered_to_i64,
+    )
+    .map_err(shift(at))?;
+    let values = &mut out.values;
+    at += if header.f32_values {
+        column::decode(&payload[at..], n, values, pad, |x| {
+            f32::from_bits(column::ordered_to_f32_bits(x)) as f64
+        })
     } else {
-        out.values.extend(
-            ints.iter()
-                .map(|&x| f64::from_bits(column::ordered_to_f64_bits(x))),
-        );
+        column::decode(&payload[at..], n, values, pad, |x| {
+            f64::from_bits(column::ordered_to_f64_bits(x))
+        })
     }
+    .map_err(shift(at))?;
     if at != payload.len() {
         return Err(DecodeError::new(
             at,

@@ -10,7 +10,7 @@
 //! Layout (little-endian): `mode: u8` (0 FOR, 1 DELTA), `width: u8`, then FOR: `base: u64`;
 //! DELTA: `first: u64, min_delta: u64`; then the packed bits.
 
-use crate::bitpack::{bit_width, pack, packed_len, unpack_map};
+use crate::bitpack::{bit_width, pack, packed_len, unpack_extend};
 use crate::error::DecodeError;
 
 const MODE_FOR: u8 = 0;
@@ -104,9 +104,16 @@ pub(crate) fn encode(values: &[u64], out: &mut Vec<u8>, scratch: &mut Vec<u64>) 
     }
 }
 
-/// Decodes a column of `out.len()` values from the front of `buf`; returns the bytes consumed.
-pub(crate) fn decode(buf: &[u8], out: &mut [u64]) -> Result<usize, DecodeError> {
-    let n = out.len();
+/// Decodes a column of `n` values from the front of `buf`, pushing `map(v)` for each value `v`
+/// onto `out`; returns the bytes consumed. `pad` is scratch space. On error `out` is unchanged.
+#[inline(always)]
+pub(crate) fn decode<T>(
+    buf: &[u8],
+    n: usize,
+    out: &mut Vec<T>,
+    pad: &mut Vec<u8>,
+    map: impl Fn(u64) -> T,
+) -> Result<usize, DecodeError> {
     let header = |len: usize| -> Result<(), DecodeError> {
         if buf.len() < len {
             Err(DecodeError::new(
@@ -133,7 +140,9 @@ pub(crate) fn decode(buf: &[u8], out: &mut [u64]) -> Result<usize, DecodeError> 
             let base = u64_at(2);
             let len = packed_len(n, width);
             check_len(buf, 10, len)?;
-            unpack_map(&buf[10..10 + len], width, out, |x| x.wrapping_add(base));
+            unpack_extend(&buf[10..10 + len], width, n, out, pad, |x| {
+                map(x.wrapping_add(base))
+            });
             Ok(10 + len)
         }
         MODE_DELTA => {
@@ -145,15 +154,12 @@ pub(crate) fn decode(buf: &[u8], out: &mut [u64]) -> Result<usize, DecodeError> 
             let dmin = u64_at(10);
             let len = packed_len(n - 1, width);
             check_len(buf, 18, len)?;
-            out[0] = first;
-            unpack_map(&buf[18..18 + len], width, &mut out[1..], |x| {
-                x.wrapping_add(dmin)
-            });
+            out.push(map(first));
             let mut acc = first;
-            for o in &mut out[1..] {
-                acc = acc.wrapping_add(*o);
-                *o = acc;
-            }
+            unpack_extend(&buf[18..18 + len], width, n - 1, out, pad, |x| {
+                acc = acc.wrapping_add(x.wrapping_add(dmin));
+                map(acc)
+            });
             Ok(18 + len)
         }
         other => Err(DecodeError::new(
@@ -184,8 +190,8 @@ mod tests {
     fn round_trip(values: &[u64]) -> usize {
         let mut out = Vec::new();
         encode(values, &mut out, &mut Vec::new());
-        let mut back = vec![0; values.len()];
-        let used = decode(&out, &mut back).unwrap();
+        let mut back = Vec::new();
+        let used = decode(&out, values.len(), &mut back, &mut Vec::new(), |x| x).unwrap();
         assert_eq!(used, out.len());
         assert_eq!(back, values);
         out.len()
@@ -239,9 +245,12 @@ mod tests {
         let values: Vec<u64> = (0..100).map(|i| i * 7919 % 1000).collect();
         let mut out = Vec::new();
         encode(&values, &mut out, &mut Vec::new());
-        let mut back = vec![0; values.len()];
+        let mut back = Vec::new();
         for cut in 0..out.len() {
-            assert!(decode(&out[..cut], &mut back).is_err(), "cut {cut}");
+            assert!(
+                decode(&out[..cut], values.len(), &mut back, &mut Vec::new(), |x| x).is_err(),
+                "cut {cut}"
+            );
         }
     }
 }

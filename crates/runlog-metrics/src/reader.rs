@@ -292,21 +292,29 @@ impl RunReader {
 
     /// Every point of `key` in arrival order.
     pub fn history(&self, key: &str) -> Result<Points> {
-        let id = self.id(key)?;
         let mut out = Points::default();
+        self.history_into(key, &mut out)?;
+        Ok(out)
+    }
+
+    /// Like [`RunReader::history`], into a buffer the caller reuses across calls (cleared
+    /// first): saves the allocation and page faults of a fresh result every time.
+    pub fn history_into(&self, key: &str, out: &mut Points) -> Result<()> {
+        let id = self.id(key)?;
+        out.clear();
+        let total = self.summary(key)?.map_or(0, |s| s.count as usize);
+        out.steps.reserve(total);
+        out.timestamps_ms.reserve(total);
+        out.values.reserve(total);
         let (mut buf, mut scratch) = (Vec::new(), Scratch::default());
         for seg in self.segments() {
             if let Some(blocks) = seg.blocks(id)? {
-                let n = seg.total(id).map_or(0, |t| t.count as usize);
-                out.steps.reserve(n);
-                out.timestamps_ms.reserve(n);
-                out.values.reserve(n);
                 for &r in &blocks.blocks {
-                    seg.decode(r, &mut buf, &mut out, &mut scratch)?;
+                    seg.decode(r, &mut buf, out, &mut scratch)?;
                 }
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// The points of `key` with `lo <= step < hi`, in arrival order.
