@@ -69,7 +69,7 @@ pub(crate) fn unpack_extend<T>(
     // Value i occupies bits [i*w, i*w + w): its first byte is at most len - 1 and, being at most
     // 64 bits wide at a shift of at most 7, it ends within 9 bytes of that: the 16 zero bytes
     // appended above keep every 8- or 16-byte load below inside `words`.
-    debug_assert!(n == 0 || ((n - 1) * w >> 3) + 16 <= words.len());
+    debug_assert!(n == 0 || (((n - 1) * w) >> 3) + 16 <= words.len());
     if width <= 56 {
         out.extend((0..n).map(|i| {
             let bit = i * w;

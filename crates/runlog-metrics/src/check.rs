@@ -6,6 +6,7 @@ use std::path::Path;
 
 use crate::block::{self, Points, Scratch};
 use crate::error::{Error, Result};
+use crate::manifest;
 use crate::record::{self, Kind};
 use crate::segment::{self, SealedSegment};
 
@@ -28,6 +29,27 @@ pub struct CheckReport {
 pub fn verify_run(dir: &Path) -> Result<CheckReport> {
     let mut report = CheckReport::default();
     let numbers = segment::list(dir)?;
+    let listed = manifest::read(dir)?;
+    let manifest_path = manifest::path(dir);
+    if let Some(e) = &listed.stopped {
+        report.problems.push(Error::corrupt(
+            &manifest_path,
+            e.offset as u64,
+            format!(
+                "{}; the manifest is only a cache of segment footers, the next writer rebuilds it",
+                e.what
+            ),
+        ));
+    }
+    for n in listed.entries.keys() {
+        if !numbers.contains(n) {
+            report.problems.push(Error::corrupt(
+                &manifest_path,
+                0,
+                format!("the manifest lists segment {n}, which does not exist"),
+            ));
+        }
+    }
     let (mut points, mut scratch) = (Points::default(), Scratch::default());
     for (i, &n) in numbers.iter().enumerate() {
         let path = dir.join(segment::file_name(n));
@@ -87,7 +109,7 @@ pub fn verify_run(dir: &Path) -> Result<CheckReport> {
                             .push(e.at(&path, (at + record::HEADER_LEN) as u64));
                     }
                 }
-                Kind::Index | Kind::Footer | Kind::Seal => {}
+                Kind::Index | Kind::Footer | Kind::Seal | Kind::Manifest => {}
             }
             at += rec.total_len();
         }

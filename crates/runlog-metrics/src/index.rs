@@ -33,15 +33,18 @@ impl AxisIndex {
     }
 
     pub fn from_columns(min: Vec<i64>, max: Vec<i64>) -> Self {
-        let mut idx = AxisIndex {
-            min: Vec::with_capacity(min.len()),
-            max: Vec::with_capacity(max.len()),
-            run_starts: Vec::new(),
-        };
-        for (a, b) in min.into_iter().zip(max) {
-            idx.push(a, b);
+        debug_assert_eq!(min.len(), max.len());
+        let mut run_starts = Vec::new();
+        for i in 0..min.len() {
+            if i == 0 || min[i] < min[i - 1] || max[i] < max[i - 1] {
+                run_starts.push(i as u32);
+            }
         }
-        idx
+        AxisIndex {
+            min,
+            max,
+            run_starts,
+        }
     }
 
     /// Calls `f` with each block (in arrival order) that may hold a value in `[lo, hi)`.

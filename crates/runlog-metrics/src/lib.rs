@@ -35,6 +35,7 @@ mod column;
 mod error;
 mod fault;
 mod index;
+mod manifest;
 mod reader;
 mod record;
 mod segment;

@@ -9,10 +9,12 @@ use std::path::{Path, PathBuf};
 use crate::block::{self, Points, Scratch};
 use crate::error::{Error, Result};
 use crate::index::{BlockRef, SeriesBlocks};
+use crate::manifest;
 use crate::record::{self, Kind};
 use crate::segment::{self, Scan, SealedSegment};
 use crate::summary::{Point, Summary};
 use crate::writer::SeriesId;
+use std::sync::OnceLock;
 
 /// The axis of a window or of downsampling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,7 +52,7 @@ pub struct RunReader {
     dir: PathBuf,
     keys: HashMap<String, u32>,
     names: HashMap<u32, String>,
-    sealed: Vec<(u32, SealedSegment)>,
+    sealed: Vec<(u32, Sealed)>,
     active: Option<Active>,
 }
 
@@ -62,8 +64,51 @@ struct Active {
     scan: Scan,
 }
 
+/// A sealed segment, opened (mapped) only when a query needs its blocks. When the manifest
+/// lists it, its per-series summaries come from there and the file stays closed until then.
+#[derive(Debug)]
+struct Sealed {
+    path: PathBuf,
+    listed: Option<manifest::Entry>,
+    open: OnceLock<SealedSegment>,
+}
+
+impl Sealed {
+    fn get(&self) -> Result<&SealedSegment> {
+        if let Some(s) = self.open.get() {
+            return Ok(s);
+        }
+        let seg = SealedSegment::open(self.path.clone())?;
+        if let Some(entry) = &self.listed
+            && entry.segment_len != seg.bytes().len() as u64
+        {
+            return Err(Error::corrupt(
+                &self.path,
+                seg.bytes().len() as u64,
+                format!(
+                    "the run's MANIFEST records this sealed segment as {} bytes long, the file has {}",
+                    entry.segment_len,
+                    seg.bytes().len()
+                ),
+            ));
+        }
+        Ok(self.open.get_or_init(|| seg))
+    }
+
+    fn total(&self, id: u32) -> Result<Option<Summary>> {
+        if let Some(entry) = &self.listed {
+            return Ok(entry
+                .series
+                .iter()
+                .find(|s| s.series_id == id)
+                .and_then(|s| s.summary));
+        }
+        Ok(self.get()?.series(id).and_then(|ss| ss.summary))
+    }
+}
+
 enum Seg<'a> {
-    Sealed(&'a SealedSegment),
+    Sealed(&'a Sealed),
     Active(&'a Active),
 }
 
@@ -77,18 +122,45 @@ impl Seg<'_> {
 
     fn blocks(&self, id: u32) -> Result<Option<&SeriesBlocks>> {
         match self {
-            Seg::Sealed(s) => match s.series(id) {
-                Some(ss) => s.blocks(ss),
-                None => Ok(None),
-            },
+            Seg::Sealed(s) => {
+                if s.listed.is_some() && s.total(id)?.is_none() {
+                    return Ok(None);
+                }
+                let seg = s.get()?;
+                match seg.series(id) {
+                    Some(ss) => seg.blocks(ss),
+                    None => Ok(None),
+                }
+            }
             Seg::Active(a) => Ok(a.scan.blocks.get(&id)),
         }
     }
 
-    fn total(&self, id: u32) -> Option<Summary> {
+    /// The blocks of series `id` when some of its points may lie in `[lo, hi)` on `axis`;
+    /// a sealed segment's footer answers "no" without loading its index.
+    fn blocks_overlapping(
+        &self,
+        id: u32,
+        axis: Axis,
+        lo: i64,
+        hi: i64,
+    ) -> Result<Option<&SeriesBlocks>> {
+        if let Some(t) = self.total(id)? {
+            let (min, max) = match axis {
+                Axis::Step => (t.min_step, t.max_step),
+                Axis::Time => (t.min_timestamp_ms, t.max_timestamp_ms),
+            };
+            if max < lo || min >= hi {
+                return Ok(None);
+            }
+        }
+        self.blocks(id)
+    }
+
+    fn total(&self, id: u32) -> Result<Option<Summary>> {
         match self {
-            Seg::Sealed(s) => s.series(id).and_then(|ss| ss.summary),
-            Seg::Active(a) => a.scan.blocks.get(&id).and_then(|b| b.total),
+            Seg::Sealed(s) => s.total(id),
+            Seg::Active(a) => Ok(a.scan.blocks.get(&id).and_then(|b| b.total)),
         }
     }
 
@@ -97,9 +169,12 @@ impl Seg<'_> {
         let bytes: &[u8] = match self {
             Seg::Sealed(s) => {
                 let end = r.offset as usize + r.len as usize;
-                s.bytes().get(r.offset as usize..end).ok_or_else(|| {
-                    Error::corrupt(&s.path, r.offset, "block lies beyond the end of the file")
-                })?
+                s.get()?
+                    .bytes()
+                    .get(r.offset as usize..end)
+                    .ok_or_else(|| {
+                        Error::corrupt(&s.path, r.offset, "block lies beyond the end of the file")
+                    })?
             }
             Seg::Active(a) => {
                 buf.resize(r.len as usize, 0);
@@ -177,61 +252,83 @@ impl RunReader {
     pub fn refresh(&mut self) -> Result<()> {
         let numbers = segment::list(&self.dir)?;
         let known = self.sealed.last().map_or(0, |(n, _)| *n);
-        for (i, &n) in numbers.iter().enumerate() {
-            if n <= known {
-                continue;
-            }
-            let path = self.dir.join(segment::file_name(n));
-            let last = i + 1 == numbers.len();
-            if !last || ends_with_seal(&path)? {
-                if self.active.as_ref().is_some_and(|a| a.number == n) {
-                    self.active = None;
+        if numbers.iter().any(|&n| n > known) {
+            let mut listed = manifest::read(&self.dir)?.entries;
+            for (i, &n) in numbers.iter().enumerate() {
+                if n <= known {
+                    continue;
                 }
-                let seg = SealedSegment::open(path)?;
-                for s in &seg.series {
-                    self.learn(s.series_id, &s.key);
-                }
-                self.sealed.push((n, seg));
-                continue;
-            }
-            match &mut self.active {
-                Some(a) if a.number == n => {
-                    let len = a.file.metadata().map_err(|e| Error::io(&a.path, e))?.len();
-                    let from = a.scan.valid_len;
-                    if len > from {
-                        let mut tail = vec![0; (len - from) as usize];
-                        a.file
-                            .read_exact_at(&mut tail, from)
-                            .map_err(|e| Error::io(&a.path, e))?;
-                        let before = a.scan.series.len();
-                        segment::scan_records(&tail, from, &mut a.scan);
-                        let new: Vec<(u32, String)> = a.scan.series[before..].to_vec();
-                        for (id, key) in new {
-                            self.learn(id, &key);
+                let path = self.dir.join(segment::file_name(n));
+                let last = i + 1 == numbers.len();
+                let entry = listed.remove(&n);
+                if entry.is_some() || !last || ends_with_seal(&path)? {
+                    if self.active.as_ref().is_some_and(|a| a.number == n) {
+                        self.active = None;
+                    }
+                    let sealed = Sealed {
+                        path,
+                        listed: entry,
+                        open: OnceLock::new(),
+                    };
+                    match &sealed.listed {
+                        Some(e) => {
+                            for s in &e.series {
+                                self.learn(s.series_id, &s.key);
+                            }
+                        }
+                        None => {
+                            for s in &sealed.get()?.series {
+                                self.learn(s.series_id, &s.key);
+                            }
                         }
                     }
+                    self.sealed.push((n, sealed));
+                    continue;
                 }
-                _ => {
-                    let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
-                    let scan = segment::scan(&path)?;
-                    for (id, key) in &scan.series {
-                        self.learn(*id, key);
+                self.refresh_active(n, path)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn refresh_active(&mut self, n: u32, path: PathBuf) -> Result<()> {
+        match &mut self.active {
+            Some(a) if a.number == n => {
+                let len = a.file.metadata().map_err(|e| Error::io(&a.path, e))?.len();
+                let from = a.scan.valid_len;
+                if len > from {
+                    let mut tail = vec![0; (len - from) as usize];
+                    a.file
+                        .read_exact_at(&mut tail, from)
+                        .map_err(|e| Error::io(&a.path, e))?;
+                    let before = a.scan.series.len();
+                    segment::scan_records(&tail, from, &mut a.scan);
+                    let new: Vec<(u32, String)> = a.scan.series[before..].to_vec();
+                    for (id, key) in new {
+                        self.learn(id, &key);
                     }
-                    self.active = Some(Active {
-                        number: n,
-                        path,
-                        file,
-                        scan,
-                    });
                 }
+            }
+            _ => {
+                let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
+                let scan = segment::scan(&path)?;
+                for (id, key) in &scan.series {
+                    self.learn(*id, key);
+                }
+                self.active = Some(Active {
+                    number: n,
+                    path,
+                    file,
+                    scan,
+                });
             }
         }
         Ok(())
     }
 
     fn learn(&mut self, id: u32, key: &str) {
-        if !self.names.contains_key(&id) {
-            self.names.insert(id, key.to_string());
+        if let std::collections::hash_map::Entry::Vacant(e) = self.names.entry(id) {
+            e.insert(key.to_string());
             self.keys.insert(key.to_string(), id);
         }
     }
@@ -275,7 +372,7 @@ impl RunReader {
         let id = self.id(key)?;
         let mut acc: Option<Summary> = None;
         for seg in self.segments() {
-            if let Some(t) = seg.total(id) {
+            if let Some(t) = seg.total(id)? {
                 match &mut acc {
                     None => acc = Some(t),
                     Some(a) => a.merge(&t),
@@ -334,7 +431,7 @@ impl RunReader {
         let mut tmp = Points::default();
         let (mut buf, mut scratch) = (Vec::new(), Scratch::default());
         for seg in self.segments() {
-            let Some(blocks) = seg.blocks(id)? else {
+            let Some(blocks) = seg.blocks_overlapping(id, axis, lo, hi)? else {
                 continue;
             };
             let idx = match axis {
@@ -362,10 +459,18 @@ impl RunReader {
                     Axis::Step => &tmp.steps,
                     Axis::Time => &tmp.timestamps_ms,
                 };
-                for (j, &x) in col.iter().enumerate() {
-                    if x >= lo && x < hi {
-                        out.extend_from(&tmp, j..j + 1);
+                // Copy each stretch of consecutive matching points at once.
+                let mut j = 0;
+                while j < col.len() {
+                    if col[j] < lo || col[j] >= hi {
+                        j += 1;
+                        continue;
                     }
+                    let start = j;
+                    while j < col.len() && col[j] >= lo && col[j] < hi {
+                        j += 1;
+                    }
+                    out.extend_from(&tmp, start..j);
                 }
             });
             if let Some(e) = err {
@@ -408,7 +513,9 @@ impl RunReader {
         }
         let span = hi as i128 - lo as i128;
         let width = ((span + buckets as i128 - 1) / buckets as i128).max(1);
-        let bucket_of = |x: i64| ((x as i128 - lo as i128) / width) as usize;
+        // Offsets from `lo` fit in u64 because lo <= x < hi.
+        let width = width as u64;
+        let bucket_of = |x: i64| ((x as u64).wrapping_sub(lo as u64) / width) as usize;
         let mut acc: Vec<Option<Summary>> = vec![None; bucket_of(hi - 1) + 1];
         let add = |acc: &mut Vec<Option<Summary>>, b: usize, s: &Summary| match &mut acc[b] {
             None => acc[b] = Some(*s),
@@ -417,7 +524,7 @@ impl RunReader {
         let mut tmp = Points::default();
         let (mut buf, mut scratch) = (Vec::new(), Scratch::default());
         for seg in self.segments() {
-            let Some(blocks) = seg.blocks(id)? else {
+            let Some(blocks) = seg.blocks_overlapping(id, axis, lo, hi)? else {
                 continue;
             };
             let idx = match axis {
@@ -442,17 +549,25 @@ impl RunReader {
                     err = Some(e);
                     return;
                 }
+                // Points mostly come in axis order: keep the current bucket's bounds and divide
+                // only when a point leaves them.
+                let (mut b, mut b_lo, mut b_hi) = (0usize, 1i64, 0i64);
                 for p in tmp.iter() {
                     let x = match axis {
                         Axis::Step => p.step,
                         Axis::Time => p.timestamp_ms,
                     };
-                    if x >= lo && x < hi {
-                        let b = bucket_of(x);
-                        match &mut acc[b] {
-                            None => acc[b] = Some(Summary::of(p)),
-                            Some(a) => a.push(p),
-                        }
+                    if x < lo || x >= hi {
+                        continue;
+                    }
+                    if x < b_lo || x >= b_hi {
+                        b = bucket_of(x);
+                        b_lo = (lo as i128 + b as i128 * width as i128) as i64;
+                        b_hi = (b_lo as i128 + width as i128).min(hi as i128) as i64;
+                    }
+                    match &mut acc[b] {
+                        None => acc[b] = Some(Summary::of(p)),
+                        Some(a) => a.push(p),
                     }
                 }
             });
@@ -465,8 +580,8 @@ impl RunReader {
             .enumerate()
             .filter_map(|(b, s)| {
                 let s = s?;
-                let start = (lo as i128 + b as i128 * width) as i64;
-                let end = (lo as i128 + (b as i128 + 1) * width).min(hi as i128) as i64;
+                let start = (lo as i128 + b as i128 * width as i128) as i64;
+                let end = (lo as i128 + (b as i128 + 1) * width as i128).min(hi as i128) as i64;
                 Some(Bucket {
                     start,
                     end,

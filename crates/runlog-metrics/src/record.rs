@@ -23,6 +23,9 @@ pub(crate) enum Kind {
     Footer = 4,
     /// The last record of a sealed segment: `footer_offset: u64`.
     Seal = 5,
+    /// A `MANIFEST` entry: `segment: u32, segment_len: u64`, then a copy of that segment's
+    /// footer directory.
+    Manifest = 6,
 }
 
 impl Kind {
@@ -33,6 +36,7 @@ impl Kind {
             3 => Kind::Index,
             4 => Kind::Footer,
             5 => Kind::Seal,
+            6 => Kind::Manifest,
             _ => return None,
         })
     }

@@ -204,7 +204,8 @@ pub(crate) struct SealInput<'a> {
 
 /// Appends the index records, the footer and the seal record of a segment to `out`. `base` is
 /// the file offset at which `out[0]` will land.
-pub(crate) fn append_seal(out: &mut Vec<u8>, base: u64, series: &[SealInput<'_>]) {
+/// Returns the footer directory's bytes, which the run's `MANIFEST` keeps a copy of.
+pub(crate) fn append_seal(out: &mut Vec<u8>, base: u64, series: &[SealInput<'_>]) -> Vec<u8> {
     let mut entries = Vec::with_capacity(series.len());
     for s in series {
         let index_offset = if s.blocks.len() == 0 {
@@ -237,6 +238,32 @@ pub(crate) fn append_seal(out: &mut Vec<u8>, base: u64, series: &[SealInput<'_>]
     record::append(out, Kind::Seal, |o| {
         o.extend_from_slice(&footer_offset.to_le_bytes())
     });
+    bytes.to_vec()
+}
+
+/// One series' entry in a footer directory.
+#[derive(Debug, Clone)]
+pub(crate) struct FooterEntry {
+    pub series_id: u32,
+    pub key: String,
+    pub summary: Option<Summary>,
+    /// Offset of the series' index record; `u64::MAX` when it has no block in the segment.
+    pub index_offset: u64,
+}
+
+/// Parses a footer directory (the payload of a footer record, or of a manifest entry).
+pub(crate) fn parse_footer(payload: &[u8]) -> Result<Vec<FooterEntry>, DecodeError> {
+    let repr: FooterRepr = from_rkyv(payload)?;
+    Ok(repr
+        .series
+        .into_iter()
+        .map(|s| FooterEntry {
+            series_id: s.series_id,
+            key: s.key,
+            summary: s.summary.as_ref().map(Summary::from),
+            index_offset: s.index_offset,
+        })
+        .collect())
 }
 
 /// True when `bytes` (a whole segment file) ends with a valid seal record.
@@ -266,6 +293,8 @@ pub(crate) struct SealedSeries {
 pub(crate) struct SealedSegment {
     pub path: PathBuf,
     map: Mmap,
+    /// Where the footer directory's bytes lie in the file.
+    footer: std::ops::Range<usize>,
     pub series: Vec<SealedSeries>,
     by_id: HashMap<u32, usize>,
 }
@@ -312,11 +341,11 @@ impl SealedSegment {
                 "footer record does not end where the seal record starts",
             ));
         }
-        let repr: FooterRepr = from_rkyv(footer.payload)
+        let entries = parse_footer(footer.payload)
             .map_err(|e| e.at(&path, footer_at + record::HEADER_LEN as u64))?;
-        let mut series = Vec::with_capacity(repr.series.len());
-        let mut by_id = HashMap::with_capacity(repr.series.len());
-        for s in repr.series {
+        let mut series = Vec::with_capacity(entries.len());
+        let mut by_id = HashMap::with_capacity(entries.len());
+        for s in entries {
             if s.index_offset != u64::MAX && s.index_offset >= footer_at {
                 return Err(Error::corrupt(
                     &path,
@@ -331,14 +360,17 @@ impl SealedSegment {
             series.push(SealedSeries {
                 series_id: s.series_id,
                 key: s.key,
-                summary: s.summary.as_ref().map(Summary::from),
+                summary: s.summary,
                 index_offset: s.index_offset,
                 blocks: OnceLock::new(),
             });
         }
+        let start = footer_at as usize + record::HEADER_LEN;
+        let footer = start..start + footer.payload.len();
         Ok(SealedSegment {
             path,
             map,
+            footer,
             series,
             by_id,
         })
@@ -346,6 +378,11 @@ impl SealedSegment {
 
     pub fn bytes(&self) -> &[u8] {
         &self.map
+    }
+
+    /// The footer directory's bytes (what the manifest keeps a copy of).
+    pub fn footer_bytes(&self) -> &[u8] {
+        &self.map[self.footer.clone()]
     }
 
     pub fn series(&self, id: u32) -> Option<&SealedSeries> {
@@ -502,7 +539,7 @@ pub(crate) fn scan_records(bytes: &[u8], base: u64, out: &mut Scan) {
                     h.summary,
                 )
             }),
-            Kind::Index | Kind::Footer => Ok(()),
+            Kind::Index | Kind::Footer | Kind::Manifest => Ok(()),
             Kind::Seal => {
                 out.sealed = at + rec.total_len() == bytes.len();
                 Ok(())

@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use crate::block::{self, Points, Scratch};
 use crate::error::{Error, Result};
 use crate::index::{BlockRef, SeriesBlocks};
+use crate::manifest;
 use crate::record::{self, Kind};
 use crate::segment::{self, SealInput, SealedSegment};
 use crate::store::{RunLock, sync_dir};
@@ -35,7 +36,8 @@ pub struct WriterOptions {
     /// Points per full block (default 512). Smaller blocks make step and time windows and
     /// downsampling cheaper; larger ones compress a little better.
     pub block_points: usize,
-    /// Size at which the active segment is sealed and a new one begun (default 64 MiB).
+    /// Size at which the active segment is sealed and a new one begun (default 16 MiB). It
+    /// bounds what a reader scans at open and the index a query loads.
     pub segment_bytes: u64,
     /// How often the background thread flushes (default 1 s): the most a crash can lose.
     /// `None` disables the background thread; then only [`RunWriter::flush`] and
@@ -52,7 +54,7 @@ impl Default for WriterOptions {
     fn default() -> Self {
         WriterOptions {
             block_points: 512,
-            segment_bytes: 64 << 20,
+            segment_bytes: 16 << 20,
             flush_interval: Some(Duration::from_secs(1)),
             max_pending_bytes: 4 << 20,
             faults: None,
@@ -105,7 +107,8 @@ struct SeriesState {
 struct Chunk {
     segment: u32,
     bytes: Vec<u8>,
-    seals: bool,
+    /// For the chunk that seals its segment: the manifest entry to append once it is durable.
+    manifest_entry: Option<Vec<u8>>,
 }
 
 #[derive(Debug)]
@@ -130,6 +133,9 @@ struct Io {
     segment: u32,
     file: Option<crate::fault::SegmentFile>,
     faults: Option<crate::fault::FaultPlan>,
+    manifest: Option<File>,
+    /// Valid length of the manifest found at open (its torn tail is cut before appending).
+    manifest_valid_len: u64,
 }
 
 impl State {
@@ -193,11 +199,12 @@ impl State {
             })
             .collect();
         let mut tail = std::mem::take(&mut self.pending);
-        segment::append_seal(&mut tail, self.base, &inputs);
+        let footer = segment::append_seal(&mut tail, self.base, &inputs);
+        let segment_len = self.base + tail.len() as u64;
         self.chunks.push(Chunk {
             segment: self.segment,
             bytes: tail,
-            seals: true,
+            manifest_entry: Some(manifest::entry_bytes(self.segment, segment_len, &footer)),
         });
         self.segment += 1;
         self.base = 0;
@@ -215,13 +222,15 @@ impl State {
     /// Takes everything waiting to be written, in order.
     fn take(&mut self) -> Vec<Chunk> {
         let mut out = std::mem::take(&mut self.chunks);
-        if !self.pending.is_empty() {
+        // A segment that holds nothing but its header is not worth a file yet.
+        let only_header = self.base == 0 && self.pending.len() <= segment::HEADER_LEN;
+        if !self.pending.is_empty() && !only_header {
             let bytes = std::mem::take(&mut self.pending);
             self.base += bytes.len() as u64;
             out.push(Chunk {
                 segment: self.segment,
                 bytes,
-                seals: false,
+                manifest_entry: None,
             });
         }
         out
@@ -242,13 +251,9 @@ impl RunWriter {
         }
         fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let lock = RunLock::acquire(&dir)?;
-        let (state, io_segment) = recover(&dir, &opts)?;
+        let (state, io) = recover(&dir, &opts)?;
         let shared = Arc::new(Shared {
-            io: Mutex::new(Io {
-                segment: io_segment,
-                file: None,
-                faults: opts.faults.clone(),
-            }),
+            io: Mutex::new(io),
             dir,
             state: Mutex::new(state),
             poisoned: AtomicBool::new(false),
@@ -556,17 +561,29 @@ impl Io {
         }
         let f = self.file.as_mut().expect("opened above");
         f.write_all(&chunk.bytes)?;
-        if chunk.seals {
+        if let Some(entry) = chunk.manifest_entry {
             f.sync_data()?;
             self.file = None;
+            // Only a durable seal gets a manifest entry; a crash in between leaves a sealed
+            // segment that readers open directly and the next writer lists.
+            self.append_manifest(dir, &entry)?;
         }
         Ok(())
+    }
+
+    fn append_manifest(&mut self, dir: &Path, entry: &[u8]) -> io::Result<()> {
+        if self.manifest.is_none() {
+            self.manifest = Some(manifest::open_for_append(dir, self.manifest_valid_len)?);
+        }
+        let m = self.manifest.as_mut().expect("opened above");
+        m.write_all(entry)?;
+        m.sync_data()
     }
 }
 
 /// Rebuilds the writer state from the run folder: series keys from every segment, and the
 /// active segment's blocks; drops (after saving them aside) the bytes of a torn tail.
-fn recover(dir: &Path, opts: &WriterOptions) -> Result<(State, u32)> {
+fn recover(dir: &Path, opts: &WriterOptions) -> Result<(State, Io)> {
     let segments = segment::list(dir)?;
     let mut keys: HashMap<u32, String> = HashMap::new();
     let mut state = State {
@@ -581,9 +598,18 @@ fn recover(dir: &Path, opts: &WriterOptions) -> Result<(State, u32)> {
         segment_bytes: opts.segment_bytes.max(4096),
         closed: false,
     };
+    let listed = manifest::read(dir)?;
+    let mut unlisted: Vec<Vec<u8>> = Vec::new();
     let mut active: Option<segment::Scan> = None;
     for (i, &n) in segments.iter().enumerate() {
         let path = dir.join(segment::file_name(n));
+        if let Some(entry) = listed.entries.get(&n) {
+            for s in &entry.series {
+                keys.insert(s.series_id, s.key.clone());
+            }
+            state.segment = n + 1;
+            continue;
+        }
         let bytes = fs::read(&path).map_err(|e| Error::io(&path, e))?;
         if segment::is_sealed(&bytes) {
             drop(bytes);
@@ -591,6 +617,11 @@ fn recover(dir: &Path, opts: &WriterOptions) -> Result<(State, u32)> {
             for s in &sealed.series {
                 keys.insert(s.series_id, s.key.clone());
             }
+            unlisted.push(manifest::entry_bytes(
+                n,
+                sealed.bytes().len() as u64,
+                sealed.footer_bytes(),
+            ));
             state.segment = n + 1;
             continue;
         }
@@ -611,14 +642,10 @@ fn recover(dir: &Path, opts: &WriterOptions) -> Result<(State, u32)> {
         }
         state.segment = n;
         if scan.valid_len < segment::HEADER_LEN as u64 {
-            // Nothing valid but possibly a torn header: start the file again.
-            let f = OpenOptions::new()
-                .write(true)
-                .open(&path)
-                .map_err(|e| Error::io(&path, e))?;
-            f.set_len(0)
-                .and_then(|_| f.sync_all())
-                .map_err(|e| Error::io(&path, e))?;
+            // Nothing valid but possibly a torn header: the file holds nothing; the next write
+            // creates it again.
+            fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+            sync_dir(dir)?;
         } else {
             state.base = scan.valid_len;
             state.pending.clear();
@@ -654,8 +681,27 @@ fn recover(dir: &Path, opts: &WriterOptions) -> Result<(State, u32)> {
             }
         }
     }
-    let io_segment = state.segment;
-    Ok((state, io_segment))
+    let io = Io {
+        segment: state.segment,
+        file: None,
+        faults: opts.faults.clone(),
+        manifest: None,
+        manifest_valid_len: listed.valid_len,
+    };
+    let mut io = io;
+    if !unlisted.is_empty() || listed.stopped.is_some() {
+        // Repair the manifest: cut its torn tail, list the sealed segments it misses.
+        let mut m = manifest::open_for_append(dir, listed.valid_len)
+            .map_err(|e| Error::io(manifest::path(dir), e))?;
+        for entry in &unlisted {
+            m.write_all(entry)
+                .map_err(|e| Error::io(manifest::path(dir), e))?;
+        }
+        m.sync_data()
+            .map_err(|e| Error::io(manifest::path(dir), e))?;
+        io.manifest = Some(m);
+    }
+    Ok((state, io))
 }
 
 /// Truncates a torn or damaged tail off the active segment, keeping the cut bytes in a side file
