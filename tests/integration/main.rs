@@ -1,6 +1,7 @@
 //! runlog's integration tests: one binary, one module per concern.
 
 mod common;
+mod compaction;
 mod corruption;
 mod crash;
 mod fixture;

@@ -22,6 +22,12 @@ pub(crate) struct AxisIndex {
 }
 
 impl AxisIndex {
+    pub const EMPTY: AxisIndex = AxisIndex {
+        min: Vec::new(),
+        max: Vec::new(),
+        run_starts: Vec::new(),
+    };
+
     pub fn push(&mut self, min: i64, max: i64) {
         let i = self.min.len();
         let extends = i > 0 && min >= self.min[i - 1] && max >= self.max[i - 1];
@@ -91,6 +97,14 @@ pub(crate) struct SeriesBlocks {
 }
 
 impl SeriesBlocks {
+    pub const EMPTY: SeriesBlocks = SeriesBlocks {
+        blocks: Vec::new(),
+        summaries: Vec::new(),
+        steps: AxisIndex::EMPTY,
+        times: AxisIndex::EMPTY,
+        total: None,
+    };
+
     pub fn push(&mut self, block: BlockRef, summary: Summary) {
         self.blocks.push(block);
         self.steps.push(summary.min_step, summary.max_step);

@@ -38,6 +38,7 @@ mod index;
 mod manifest;
 mod reader;
 mod record;
+mod seal;
 mod segment;
 mod store;
 mod summary;

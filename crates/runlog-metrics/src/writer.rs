@@ -23,10 +23,10 @@ use std::time::{Duration, Instant};
 
 use crate::block::{self, Points, Scratch};
 use crate::error::{Error, Result};
-use crate::index::{BlockRef, SeriesBlocks};
 use crate::manifest;
 use crate::record::{self, Kind};
-use crate::segment::{self, SealInput, SealedSegment};
+use crate::seal;
+use crate::segment::{self, SealedSegment};
 use crate::store::{RunLock, sync_dir};
 use crate::summary::Point;
 
@@ -99,16 +99,14 @@ struct SeriesState {
     buf: Points,
     /// A series record for this series is in the current segment.
     in_segment: bool,
-    /// This series' blocks in the current segment (for its footer).
-    blocks: SeriesBlocks,
 }
 
 #[derive(Debug)]
 struct Chunk {
     segment: u32,
     bytes: Vec<u8>,
-    /// For the chunk that seals its segment: the manifest entry to append once it is durable.
-    manifest_entry: Option<Vec<u8>>,
+    /// The last bytes of their segment: seal it once they are durable.
+    seals: bool,
 }
 
 #[derive(Debug)]
@@ -156,17 +154,10 @@ impl State {
         if !self.series[id as usize].in_segment {
             self.define(id);
         }
-        let offset = self.end();
         let s = &mut self.series[id as usize];
-        let start = self.pending.len();
         record::append(&mut self.pending, Kind::Block, |o| {
             block::encode(id, &s.buf, o, &mut self.scratch)
         });
-        let len = (self.pending.len() - start) as u32;
-        let summary = block::parse_header(&self.pending[start + record::HEADER_LEN..])
-            .expect("a block just encoded parses")
-            .summary;
-        s.blocks.push(BlockRef { offset, len }, summary);
         s.buf.clear();
         if self.end() >= self.segment_bytes {
             self.seal();
@@ -185,33 +176,19 @@ impl State {
         self.end() > segment::HEADER_LEN as u64
     }
 
-    /// Seals the current segment into a chunk and starts the next one.
+    /// Ends the current segment (the io side seals it once its bytes are durable) and starts
+    /// the next one.
     fn seal(&mut self) {
-        let inputs: Vec<SealInput<'_>> = self
-            .series
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.in_segment)
-            .map(|(id, s)| SealInput {
-                series_id: id as u32,
-                key: &s.key,
-                blocks: &s.blocks,
-            })
-            .collect();
-        let mut tail = std::mem::take(&mut self.pending);
-        let footer = segment::append_seal(&mut tail, self.base, &inputs);
-        let segment_len = self.base + tail.len() as u64;
         self.chunks.push(Chunk {
             segment: self.segment,
-            bytes: tail,
-            manifest_entry: Some(manifest::entry_bytes(self.segment, segment_len, &footer)),
+            bytes: std::mem::take(&mut self.pending),
+            seals: true,
         });
         self.segment += 1;
         self.base = 0;
         self.pending = segment::header().to_vec();
         for s in &mut self.series {
             s.in_segment = false;
-            s.blocks = SeriesBlocks::default();
         }
     }
 
@@ -230,7 +207,7 @@ impl State {
             out.push(Chunk {
                 segment: self.segment,
                 bytes,
-                manifest_entry: None,
+                seals: false,
             });
         }
         out
@@ -306,7 +283,6 @@ impl RunWriter {
             key: key.to_string(),
             buf: Points::default(),
             in_segment: false,
-            blocks: SeriesBlocks::default(),
         });
         st.keys.insert(key.to_string(), id);
         st.define(id);
@@ -497,7 +473,7 @@ impl Shared {
         };
         let result = (|| -> io::Result<()> {
             for chunk in chunks {
-                io.write_chunk(&self.dir, chunk)?;
+                io.write_chunk(&self.dir, chunk, self.opts.block_points)?;
             }
             if sync && let Some(f) = io.file.as_mut() {
                 f.sync_data()?;
@@ -548,9 +524,9 @@ impl Shared {
 }
 
 impl Io {
-    fn write_chunk(&mut self, dir: &Path, chunk: Chunk) -> io::Result<()> {
+    fn write_chunk(&mut self, dir: &Path, chunk: Chunk, block_points: usize) -> io::Result<()> {
+        let path = dir.join(segment::file_name(chunk.segment));
         if self.file.is_none() || self.segment != chunk.segment {
-            let path = dir.join(segment::file_name(chunk.segment));
             let existed = path.exists();
             let f = OpenOptions::new().create(true).append(true).open(&path)?;
             self.file = Some(crate::fault::SegmentFile::new(f, self.faults.clone()));
@@ -561,12 +537,14 @@ impl Io {
         }
         let f = self.file.as_mut().expect("opened above");
         f.write_all(&chunk.bytes)?;
-        if let Some(entry) = chunk.manifest_entry {
+        if chunk.seals {
             f.sync_data()?;
             self.file = None;
             // Only a durable seal gets a manifest entry; a crash in between leaves a sealed
             // segment that readers open directly and the next writer lists.
-            self.append_manifest(dir, &entry)?;
+            let footer = seal::seal(&path, block_points)?;
+            let len = fs::metadata(&path)?.len();
+            self.append_manifest(dir, &manifest::entry_bytes(chunk.segment, len, &footer))?;
         }
         Ok(())
     }
@@ -598,6 +576,16 @@ fn recover(dir: &Path, opts: &WriterOptions) -> Result<(State, Io)> {
         segment_bytes: opts.segment_bytes.max(4096),
         closed: false,
     };
+    // A compaction that a crash interrupted: its segment is still the active original.
+    for e in fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let e = e.map_err(|e| Error::io(dir, e))?;
+        if e.file_name()
+            .to_str()
+            .is_some_and(|n| n.ends_with(seal::COMPACT_SUFFIX))
+        {
+            fs::remove_file(e.path()).map_err(|err| Error::io(e.path(), err))?;
+        }
+    }
     let listed = manifest::read(dir)?;
     let mut unlisted: Vec<Vec<u8>> = Vec::new();
     let mut active: Option<segment::Scan> = None;
@@ -663,7 +651,6 @@ fn recover(dir: &Path, opts: &WriterOptions) -> Result<(State, Io)> {
                 key,
                 buf: Points::default(),
                 in_segment: false,
-                blocks: SeriesBlocks::default(),
             });
         }
     }
@@ -673,22 +660,14 @@ fn recover(dir: &Path, opts: &WriterOptions) -> Result<(State, Io)> {
                 s.in_segment = true;
             }
         }
-        for (id, blocks) in scan.blocks {
-            if let Some(s) = state.series.get_mut(id as usize)
-                && s.in_segment
-            {
-                s.blocks = blocks;
-            }
-        }
     }
-    let io = Io {
+    let mut io = Io {
         segment: state.segment,
         file: None,
         faults: opts.faults.clone(),
         manifest: None,
         manifest_valid_len: listed.valid_len,
     };
-    let mut io = io;
     if !unlisted.is_empty() || listed.stopped.is_some() {
         // Repair the manifest: cut its torn tail, list the sealed segments it misses.
         let mut m = manifest::open_for_append(dir, listed.valid_len)
