@@ -110,11 +110,11 @@ pub fn append_record(out: &mut Vec<u8>, kind: u8, payload: &[u8]) {
     out.extend_from_slice(&kp);
 }
 
-/// Record kinds this model knows (`record::Kind`): series, block, index, footer, seal. A kind
-/// added to the format later is neither required nor forbidden by the model (see
-/// [`Framing::UnknownKind`]), so the targets keep working while the format grows; add it here
-/// (and to [`model_scan`]) to check it strictly.
-pub const KNOWN_KINDS: std::ops::RangeInclusive<u8> = 1..=5;
+/// Record kinds this model knows (`record::Kind`): series, block, index, footer, seal,
+/// manifest. A kind added to the format later is neither required nor forbidden by the model
+/// (see [`Framing::UnknownKind`]), so the targets keep working while the format grows; add it
+/// here (and to [`model_scan`] if the scanner parses its payload) to check it strictly.
+pub const KNOWN_KINDS: std::ops::RangeInclusive<u8> = 1..=6;
 
 /// What the model says of the bytes at the front of a buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,7 +178,7 @@ pub fn model_block_header_ok(p: &[u8]) -> bool {
 /// 16 bytes are [`SEGMENT_HEADER`], as an inclusive range: the end of the last record before
 /// the first one that is incomplete, fails its CRC, has an unknown kind, or whose payload does
 /// not parse (a series record: `id: u32` + UTF-8 key; a block record: a valid block header).
-/// Index, footer and seal records are not looked into by the scanner. The range is a single
+/// Index, footer, seal and manifest records are not looked into by the scanner. The range is a single
 /// value unless a record of a kind outside [`KNOWN_KINDS`] is met; from there on the model
 /// only bounds the answer.
 pub fn model_scan(image: &[u8]) -> std::ops::RangeInclusive<u64> {
