@@ -20,7 +20,11 @@ use runlog_metrics::{MetricStore, Point, Points, WriterOptions};
 fn points(n: i64, step: impl Fn(i64) -> i64, value: impl Fn(i64) -> f64) -> Points {
     let mut p = Points::default();
     for i in 0..n {
-        p.push(Point::new(step(i), 1_700_000_000_000 + i * 1000 + (i % 3), value(i)));
+        p.push(Point::new(
+            step(i),
+            1_700_000_000_000 + i * 1000 + (i % 3),
+            value(i),
+        ));
     }
     p
 }
@@ -45,14 +49,33 @@ fn main() {
 
     let blocks = root.join("block_decoder");
     fs::create_dir_all(&blocks).unwrap();
-    let specials = [f64::NAN, -0.0, f64::INFINITY, f64::NEG_INFINITY, f64::from_bits(0x7ff0_dead_beef_0001)];
+    let specials = [
+        f64::NAN,
+        -0.0,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::from_bits(0x7ff0_dead_beef_0001),
+    ];
     let cases: [(&str, Points); 6] = [
         ("one-point", points(1, |i| i, |_| 0.5)),
         ("f32-counter", points(64, |i| i, |i| i as f64)),
         ("f64-loss", points(64, |i| i * 10, |i| 1.0 / (i + 1) as f64)),
-        ("specials", points(10, |i| i, |i| specials[i as usize % specials.len()])),
-        ("jittery-steps", points(48, |i| (i * 7919) % 101 - 50, |i| (i as f64).sin())),
-        ("extremes", points(4, |i| [i64::MIN, i64::MAX, 0, -1][i as usize], |i| [f64::MIN, f64::MAX, 1e-310, -1e300][i as usize])),
+        (
+            "specials",
+            points(10, |i| i, |i| specials[i as usize % specials.len()]),
+        ),
+        (
+            "jittery-steps",
+            points(48, |i| (i * 7919) % 101 - 50, |i| (i as f64).sin()),
+        ),
+        (
+            "extremes",
+            points(
+                4,
+                |i| [i64::MIN, i64::MAX, 0, -1][i as usize],
+                |i| [f64::MIN, f64::MAX, 1e-310, -1e300][i as usize],
+            ),
+        ),
     ];
     for (name, pts) in &cases {
         write(&blocks, name, &encode_block(pts));
@@ -73,9 +96,13 @@ fn main() {
     let acc = writer.series("eval/accuracy").unwrap();
     for step in 0..40 {
         let ts = 1_700_000_000_000 + step * 250;
-        writer.append(loss, Point::new(step, ts, 2.0 / (step + 1) as f64)).unwrap();
+        writer
+            .append(loss, Point::new(step, ts, 2.0 / (step + 1) as f64))
+            .unwrap();
         if step % 4 == 0 {
-            writer.append(acc, Point::new(step, ts, (step / 4) as f64 / 10.0)).unwrap();
+            writer
+                .append(acc, Point::new(step, ts, (step / 4) as f64 / 10.0))
+                .unwrap();
         }
     }
     writer.flush().unwrap();

@@ -10,8 +10,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use runlog_metrics::Points;
 use runlog_fuzz::max_points_knob; // also links the capped allocator (`runlog_fuzz::MAX_ALLOC`)
+use runlog_metrics::Points;
 use runlog_metrics::fuzzing::{decode_block, encode_block};
 
 fn same_bits(a: &Points, b: &Points) -> bool {
@@ -38,10 +38,16 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(points.timestamps_ms.len(), n, "timestamps column length");
     assert_eq!(points.values.len(), n, "values column length");
     let count = u32::from_le_bytes(data[4..8].try_into().unwrap()) as usize;
-    assert_eq!(n, count, "decoded point count differs from the header's count");
+    assert_eq!(
+        n, count,
+        "decoded point count differs from the header's count"
+    );
     assert!(n > 0, "a block decoded to zero points");
 
     let again = encode_block(&points);
     let back = decode_block(&again).expect("re-encoded block must decode");
-    assert!(same_bits(&points, &back), "decode(encode(points)) != points");
+    assert!(
+        same_bits(&points, &back),
+        "decode(encode(points)) != points"
+    );
 });

@@ -27,7 +27,11 @@ enum ValueGen {
     /// Any f64 bit pattern.
     Bits(u64),
     /// A NaN: sign, quiet bit and the remaining 51 payload bits chosen freely.
-    Nan { negative: bool, quiet: bool, payload: u64 },
+    Nan {
+        negative: bool,
+        quiet: bool,
+        payload: u64,
+    },
     PosInf,
     NegInf,
     PosZero,
@@ -37,7 +41,10 @@ enum ValueGen {
     /// A small integer: f32-exact.
     SmallInt(i16),
     /// `mantissa * 10^-exp`: loss-like decimals, mostly not f32-exact.
-    Decimal { mantissa: i32, exp: u8 },
+    Decimal {
+        mantissa: i32,
+        exp: u8,
+    },
     /// Smallest subnormals.
     Subnormal(u8),
 }
@@ -80,7 +87,11 @@ enum AxisGen {
     /// The per-point raw values.
     Raw,
     /// `start + i * stride`, wrapping; jitter adds the low byte of the raw value (signed).
-    Stride { start: i64, stride: i64, jitter: bool },
+    Stride {
+        start: i64,
+        stride: i64,
+        jitter: bool,
+    },
 }
 
 impl AxisGen {
@@ -93,7 +104,11 @@ impl AxisGen {
                 jitter,
             } => {
                 let v = start.wrapping_add((i as i64).wrapping_mul(stride));
-                if jitter { v.wrapping_add(raw as i8 as i64) } else { v }
+                if jitter {
+                    v.wrapping_add(raw as i8 as i64)
+                } else {
+                    v
+                }
             }
         }
     }
@@ -150,7 +165,10 @@ fuzz_target!(|input: Input| {
     assert_eq!(back.values.len(), n, "values column length");
     for i in 0..n {
         assert_eq!(back.steps[i], pts.steps[i], "step of point {i}");
-        assert_eq!(back.timestamps_ms[i], pts.timestamps_ms[i], "timestamp of point {i}");
+        assert_eq!(
+            back.timestamps_ms[i], pts.timestamps_ms[i],
+            "timestamp of point {i}"
+        );
         assert_eq!(
             back.values[i].to_bits(),
             pts.values[i].to_bits(),
@@ -169,5 +187,8 @@ fuzz_target!(|input: Input| {
     );
     let mut longer = payload.clone();
     longer.push(0);
-    assert!(decode_block(&longer).is_err(), "a block with a trailing byte decoded");
+    assert!(
+        decode_block(&longer).is_err(),
+        "a block with a trailing byte decoded"
+    );
 });

@@ -50,7 +50,10 @@ fuzz_target!(|data: &[u8]| {
         // A header torn by a crash (or an empty file): nothing valid yet, but not an error.
         assert_eq!(scan_segment(data), Ok(0), "torn header");
     } else {
-        assert!(scan_segment(data).is_err(), "a segment with a bad header was accepted");
+        assert!(
+            scan_segment(data).is_err(),
+            "a segment with a bad header was accepted"
+        );
     }
 
     // 2. Behind a valid segment header.

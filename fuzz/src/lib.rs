@@ -155,7 +155,11 @@ pub fn check_read_record(buf: &[u8], got: Option<(u8, usize)>) {
     match model_framing(buf) {
         Framing::Bad => assert_eq!(got, None, "read_record accepted a bad record"),
         Framing::Known { kind, len } => {
-            assert_eq!(got, Some((kind, len)), "read_record disagrees with the model")
+            assert_eq!(
+                got,
+                Some((kind, len)),
+                "read_record disagrees with the model"
+            )
         }
         Framing::UnknownKind { kind, len } => assert!(
             got.is_none() || got == Some((kind, len)),
@@ -178,9 +182,9 @@ pub fn model_block_header_ok(p: &[u8]) -> bool {
 /// 16 bytes are [`SEGMENT_HEADER`], as an inclusive range: the end of the last record before
 /// the first one that is incomplete, fails its CRC, has an unknown kind, or whose payload does
 /// not parse (a series record: `id: u32` + UTF-8 key; a block record: a valid block header).
-/// Index, footer, seal and manifest records are not looked into by the scanner. The range is a single
-/// value unless a record of a kind outside [`KNOWN_KINDS`] is met; from there on the model
-/// only bounds the answer.
+/// Index, footer, seal and manifest records are not looked into by the scanner. The range is a
+/// single value unless a record of a kind outside [`KNOWN_KINDS`] is met; from there on the
+/// model only bounds the answer.
 pub fn model_scan(image: &[u8]) -> std::ops::RangeInclusive<u64> {
     assert!(image.starts_with(&SEGMENT_HEADER));
     let mut at = SEGMENT_HEADER.len();
@@ -211,8 +215,10 @@ pub fn model_scan(image: &[u8]) -> std::ops::RangeInclusive<u64> {
 pub fn max_points_knob() -> Option<usize> {
     static KNOB: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
     *KNOB.get_or_init(|| {
-        std::env::var("RUNLOG_FUZZ_MAX_POINTS")
-            .ok()
-            .map(|v| v.trim().parse().expect("RUNLOG_FUZZ_MAX_POINTS must be a number"))
+        std::env::var("RUNLOG_FUZZ_MAX_POINTS").ok().map(|v| {
+            v.trim()
+                .parse()
+                .expect("RUNLOG_FUZZ_MAX_POINTS must be a number")
+        })
     })
 }

@@ -78,7 +78,9 @@ fn write_fixture(target: &Path) {
     fs::copy(tmp.path().join("FORMAT"), target.join("FORMAT")).unwrap();
     for e in fs::read_dir(tmp.path().join("runs/fixture")).unwrap() {
         let e = e.unwrap();
-        if e.file_name().to_str().unwrap().ends_with(".seg") {
+        let name = e.file_name();
+        let name = name.to_str().unwrap();
+        if name.ends_with(".seg") || name == "MANIFEST" {
             fs::copy(e.path(), target.join("runs/fixture").join(e.file_name())).unwrap();
         }
     }
@@ -102,17 +104,39 @@ fn store_written_by_format_v1_reads_back_exactly() {
     if std::env::var_os("RUNLOG_WRITE_FIXTURE").is_some() {
         write_fixture(&fixture_dir());
     }
-    let tmp = tempfile::tempdir().unwrap();
-    copy_dir(&fixture_dir(), tmp.path());
-    let segs = fs::read_dir(tmp.path().join("runs/fixture"))
+    assert!(
+        fixture_dir().join("runs/fixture/MANIFEST").exists(),
+        "the fixture has a manifest"
+    );
+    // As written, and without its manifest (a cache that readers and writers can do without).
+    for drop_manifest in [false, true] {
+        let tmp = tempfile::tempdir().unwrap();
+        copy_dir(&fixture_dir(), tmp.path());
+        if drop_manifest {
+            fs::remove_file(tmp.path().join("runs/fixture/MANIFEST")).unwrap();
+        }
+        check_fixture_copy(tmp.path());
+    }
+}
+
+fn check_fixture_copy(root: &Path) {
+    let segs = fs::read_dir(root.join("runs/fixture"))
         .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_str()
+                .unwrap()
+                .ends_with(".seg")
+        })
         .count();
     assert!(
         segs >= 3,
-        "the fixture should hold sealed segments and an active one, has {segs} files"
+        "the fixture should hold sealed segments and an active one, has {segs}"
     );
 
-    let store = MetricStore::open(tmp.path()).unwrap();
+    let store = MetricStore::open(root).unwrap();
     let r = store.reader("fixture").unwrap();
     for (k, (first, second)) in content().into_iter().enumerate() {
         let all: Vec<Point> = first.into_iter().chain(second).collect();
@@ -135,7 +159,7 @@ fn store_written_by_format_v1_reads_back_exactly() {
         );
     }
     assert!(
-        verify_run(&tmp.path().join("runs/fixture"))
+        verify_run(&root.join("runs/fixture"))
             .unwrap()
             .problems
             .is_empty()
@@ -154,5 +178,11 @@ fn store_written_by_format_v1_reads_back_exactly() {
             .unwrap()
             .len(),
         401
+    );
+    assert!(
+        verify_run(&root.join("runs/fixture"))
+            .unwrap()
+            .problems
+            .is_empty()
     );
 }
