@@ -8,3 +8,4 @@ mod fixture;
 mod io_failure;
 mod model;
 mod processes;
+mod regressions;

@@ -7,6 +7,9 @@ use crate::summary::{Point, Summary};
 
 /// Bytes of the fixed block header, before the columns.
 pub(crate) const HEADER_LEN: usize = 101;
+/// Most points a block may hold. A header claiming more is damage: decoding would otherwise
+/// allocate whatever a corrupt count asks for (a width-0 column stores any count in 10 bytes).
+pub const MAX_BLOCK_POINTS: usize = 1 << 16;
 const FLAG_F32: u8 = 1;
 
 /// Points as three columns. Queries return this; [`Points::iter`] gives [`Point`]s.
@@ -149,8 +152,11 @@ pub(crate) fn parse_header(payload: &[u8]) -> Result<BlockHeader, DecodeError> {
         ));
     }
     let count = le_u32(payload, 4);
-    if count == 0 {
-        return Err(DecodeError::new(4, "block with zero points"));
+    if count == 0 || count as usize > MAX_BLOCK_POINTS {
+        return Err(DecodeError::new(
+            4,
+            format!("block point count {count} is outside 1..={MAX_BLOCK_POINTS}"),
+        ));
     }
     let flags = payload[8];
     if flags & !FLAG_F32 != 0 {

@@ -44,7 +44,7 @@ mod store;
 mod summary;
 mod writer;
 
-pub use block::Points;
+pub use block::{MAX_BLOCK_POINTS, Points};
 pub use check::{CheckReport, verify_run};
 pub use error::{DecodeError, Error, Result};
 pub use reader::{Axis, Bucket, RunReader};

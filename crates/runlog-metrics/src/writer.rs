@@ -21,7 +21,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::block::{self, Points, Scratch};
+use crate::block::{self, MAX_BLOCK_POINTS, Points, Scratch};
 use crate::error::{Error, Result};
 use crate::manifest;
 use crate::record::{self, Kind};
@@ -33,7 +33,7 @@ use crate::summary::Point;
 /// Tuning of a [`RunWriter`].
 #[derive(Debug, Clone)]
 pub struct WriterOptions {
-    /// Points per full block (default 512). Smaller blocks make step and time windows and
+    /// Points per full block (default 512, at most [`crate::MAX_BLOCK_POINTS`]). Smaller blocks make step and time windows and
     /// downsampling cheaper; larger ones compress a little better.
     pub block_points: usize,
     /// Size at which the active segment is sealed and a new one begun (default 16 MiB). It
@@ -219,10 +219,9 @@ impl RunWriter {
     /// [`crate::MetricStore::writer`].
     pub fn open(dir: impl Into<PathBuf>, opts: WriterOptions) -> Result<Self> {
         let dir = dir.into();
-        if opts.block_points == 0 || opts.block_points > u32::MAX as usize {
+        if opts.block_points == 0 || opts.block_points > MAX_BLOCK_POINTS {
             return Err(Error::InvalidArgument(format!(
-                "block_points must be between 1 and {}, got {}",
-                u32::MAX,
+                "block_points must be between 1 and {MAX_BLOCK_POINTS}, got {}",
                 opts.block_points
             )));
         }
