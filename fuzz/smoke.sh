@@ -8,9 +8,6 @@
 # committed seeds in fuzz/seeds/<target>. Exits non-zero if any replay or fuzz run crashes,
 # panics, runs out of memory or times out; crashing inputs land in fuzz/artifacts/<target>/.
 # Full libFuzzer logs: fuzz/artifacts/smoke-<target>.log.
-#
-# RUNLOG_FUZZ_MAX_POINTS=N (optional) makes block_decoder skip blocks declaring more than N
-# points, i.e. fuzz past the known unbounded-count allocation; see fuzz/README.md.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -22,11 +19,6 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked
 fi
 cargo fuzz --version
-
-if [[ -n ${RUNLOG_FUZZ_MAX_POINTS:-} ]]; then
-    echo "== NOTE: RUNLOG_FUZZ_MAX_POINTS=$RUNLOG_FUZZ_MAX_POINTS: block_decoder skips blocks" \
-        "declaring more points (workaround for the known unbounded-count allocation)"
-fi
 
 start=$SECONDS
 echo "== building ${TARGETS[*]} (sanitizer: none)"

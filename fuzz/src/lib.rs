@@ -169,13 +169,17 @@ pub fn check_read_record(buf: &[u8], got: Option<(u8, usize)>) {
 }
 
 /// Whether the scanner must accept a block record's payload: the checks of
-/// `block::parse_header` (length, non-zero count, known flags, NaN count <= count).
+/// `block::parse_header` (length, count in 1..=MAX_BLOCK_POINTS, known flags,
+/// NaN count <= count).
 pub fn model_block_header_ok(p: &[u8]) -> bool {
     if p.len() < BLOCK_HEADER {
         return false;
     }
     let count = le_u32(p, 4);
-    count != 0 && p[8] & !1 == 0 && le_u32(p, 65) <= count
+    count != 0
+        && count as usize <= runlog_metrics::MAX_BLOCK_POINTS
+        && p[8] & !1 == 0
+        && le_u32(p, 65) <= count
 }
 
 /// The valid length `segment::scan_bytes` must report for a whole segment image whose first
@@ -208,17 +212,3 @@ pub fn model_scan(image: &[u8]) -> std::ops::RangeInclusive<u64> {
     at as u64..=at as u64
 }
 
-/// `RUNLOG_FUZZ_MAX_POINTS`, read once: when set, `block_decoder` skips payloads whose header
-/// declares more points than this. Unset (the default) skips nothing. It exists only to fuzz
-/// past the known unbounded-count allocation (`regressions/block_decoder-huge-count-alloc`,
-/// see README.md) until the decoder bounds the count itself.
-pub fn max_points_knob() -> Option<usize> {
-    static KNOB: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
-    *KNOB.get_or_init(|| {
-        std::env::var("RUNLOG_FUZZ_MAX_POINTS").ok().map(|v| {
-            v.trim()
-                .parse()
-                .expect("RUNLOG_FUZZ_MAX_POINTS must be a number")
-        })
-    })
-}
