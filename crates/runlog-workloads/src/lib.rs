@@ -1,5 +1,17 @@
 //! The reference workloads of `WORKLOADS.md`, generated from a seeded SplitMix64 so that every
 //! benchmark, on every machine, measures the same data.
+//!
+//! ```
+//! use runlog_workloads::{W1, W1_KEYS};
+//!
+//! // The first two steps of W1: every key of step 0, then every key of step 1.
+//! let points: Vec<_> = W1::new(2).collect();
+//! assert_eq!(points.len(), 2 * W1_KEYS.len());
+//! assert_eq!((points[0].key, points[0].step), (0, 0));
+//! assert_eq!((points[10].key, points[10].step), (0, 1));
+//! // Values arrive as f32 tensors rounded to f64 would.
+//! assert!(points.iter().all(|p| (p.value as f32) as f64 == p.value));
+//! ```
 
 /// SplitMix64, the PRNG every workload is drawn from.
 #[derive(Debug, Clone)]

@@ -1,0 +1,134 @@
+//! Property tests: no input makes the parsers or the evaluator panic.
+//!
+//! The case count comes from `RUNLOG_PROPTEST_CASES` (default 256).
+
+use proptest::prelude::*;
+use runlog_search::{DatasetInput, Filter, OrderBy, RunView, ViewType, decode_page_token, search};
+
+fn cases() -> u32 {
+    std::env::var("RUNLOG_PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256)
+}
+
+/// Pieces of the filter language, glued together at random, so that a good share of the
+/// generated filters parse and reach the evaluator.
+fn fragment() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("metrics.acc".to_owned()),
+        Just("metrics.`val acc`".to_owned()),
+        Just("params.lr".to_owned()),
+        Just("tags.t".to_owned()),
+        Just("tags.mlflow.runName".to_owned()),
+        Just("run_id".to_owned()),
+        Just("status".to_owned()),
+        Just("start_time".to_owned()),
+        Just("end_time".to_owned()),
+        Just("dataset.name".to_owned()),
+        Just("created".to_owned()),
+        Just("=".to_owned()),
+        Just("!=".to_owned()),
+        Just("<=".to_owned()),
+        Just(">".to_owned()),
+        Just("LIKE".to_owned()),
+        Just("ILIKE".to_owned()),
+        Just("IN".to_owned()),
+        Just("NOT".to_owned()),
+        Just("IS".to_owned()),
+        Just("NULL".to_owned()),
+        Just("AND".to_owned()),
+        Just("OR".to_owned()),
+        Just("(".to_owned()),
+        Just(")".to_owned()),
+        Just(",".to_owned()),
+        Just("'x%'".to_owned()),
+        Just("'_'".to_owned()),
+        Just("\"a'b\"".to_owned()),
+        Just("('r1', 'r2')".to_owned()),
+        Just("-1.5e3".to_owned()),
+        Just("1e309".to_owned()),
+        Just(".5".to_owned()),
+        Just("99999999999999999999999999999999999999999".to_owned()),
+        "[ -~]{0,6}",
+        "\\PC{0,4}",
+    ]
+}
+
+fn soup() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        (fragment(), prop_oneof![Just(""), Just(" "), Just("  ")]),
+        0..12,
+    )
+    .prop_map(|parts| parts.into_iter().map(|(f, sep)| f + sep).collect())
+}
+
+fn sample_runs() -> Vec<RunView> {
+    let mut a = RunView {
+        run_id: "r1".into(),
+        run_name: "Über run".into(),
+        status: "FINISHED".into(),
+        start_time: Some(10),
+        end_time: Some(20),
+        user_id: "alice".into(),
+        lifecycle_stage: "active".into(),
+        artifact_uri: Some("file:///a".into()),
+        ..RunView::default()
+    };
+    a.metrics.insert("acc".into(), f64::NAN);
+    a.metrics.insert("val acc".into(), 0.5);
+    a.params.insert("lr".into(), "0.01\nx".into());
+    a.tags.insert("t".into(), "x_y%".into());
+    a.datasets.push(DatasetInput {
+        name: "iris".into(),
+        digest: "d".into(),
+        context: None,
+    });
+    let mut b = RunView {
+        run_id: "r2".into(),
+        lifecycle_stage: "active".into(),
+        ..RunView::default()
+    };
+    b.metrics.insert("acc".into(), f64::NEG_INFINITY);
+    vec![a, b]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+
+    #[test]
+    fn filter_parse_never_panics(text in "\\PC{0,64}") {
+        let _ = Filter::parse(&text);
+    }
+
+    #[test]
+    fn filter_parse_never_panics_on_any_chars(text in ".{0,64}") {
+        if let Ok(filter) = Filter::parse(&text) {
+            for run in &sample_runs() {
+                let _ = filter.matches(run);
+            }
+        }
+    }
+
+    #[test]
+    fn near_valid_filters_parse_and_evaluate_without_panicking(text in soup()) {
+        if let Ok(filter) = Filter::parse(&text) {
+            let runs = sample_runs();
+            let page = search(&runs, Some(&filter), &[], ViewType::All, 10, None);
+            prop_assert!(page.is_ok());
+        }
+    }
+
+    #[test]
+    fn order_by_parse_never_panics(text in prop_oneof!["\\PC{0,40}".boxed(), soup().boxed()]) {
+        if let Ok(order) = OrderBy::parse(&text) {
+            let runs = sample_runs();
+            prop_assert!(search(&runs, None, &[order], ViewType::All, 10, None).is_ok());
+        }
+    }
+
+    #[test]
+    fn page_tokens_never_panic(text in "\\PC{0,48}") {
+        let _ = decode_page_token(&text);
+    }
+}
