@@ -11,30 +11,36 @@ pub(crate) fn bit_width(x: u64) -> u32 {
     64 - x.leading_zeros()
 }
 
-/// Appends `values` packed at `width` bits each. Every value must fit in `width` bits.
-pub(crate) fn pack(values: &[u64], width: u32, out: &mut Vec<u8>) {
+/// Appends the `n` values of `values` packed at `width` bits each. Every value must fit in
+/// `width` bits.
+#[inline(always)]
+pub(crate) fn pack(values: impl IntoIterator<Item = u64>, n: usize, width: u32, out: &mut Vec<u8>) {
     debug_assert!(width <= 64);
     if width == 0 {
         return;
     }
     let start = out.len();
-    let total = packed_len(values.len(), width);
-    out.reserve(total + 8);
-    let mut acc: u128 = 0;
-    let mut nbits: u32 = 0;
-    for &v in values {
+    let total = packed_len(n, width);
+    // Whole 64-bit words are stored as they fill; 8 spare bytes take the last partial word.
+    out.resize(start + total + 8, 0);
+    let buf = &mut out[start..];
+    let (mut acc, mut nbits, mut pos) = (0u64, 0u32, 0usize);
+    for v in values {
         debug_assert!(width == 64 || v >> width == 0);
-        acc |= (v as u128) << nbits;
-        nbits += width;
-        if nbits >= 64 {
-            out.extend_from_slice(&(acc as u64).to_le_bytes());
-            acc >>= 64;
-            nbits -= 64;
+        acc |= v << nbits;
+        let used = nbits + width;
+        if used >= 64 {
+            buf[pos..pos + 8].copy_from_slice(&acc.to_le_bytes());
+            pos += 8;
+            nbits = used - 64;
+            // The bits of `v` that did not fit in the word just stored.
+            acc = if nbits == 0 { 0 } else { v >> (width - nbits) };
+        } else {
+            nbits = used;
         }
     }
-    let tail = nbits.div_ceil(8) as usize;
-    out.extend_from_slice(&(acc as u64).to_le_bytes()[..tail]);
-    debug_assert_eq!(out.len() - start, total);
+    buf[pos..pos + 8].copy_from_slice(&acc.to_le_bytes());
+    out.truncate(start + total);
 }
 
 /// Unpacks `n` values of `width` bits from `buf` (at least `packed_len(n, width)` bytes),
@@ -107,7 +113,7 @@ mod tests {
                     .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) & mask)
                     .collect();
                 let mut buf = Vec::new();
-                pack(&values, width, &mut buf);
+                pack(values.iter().copied(), values.len(), width, &mut buf);
                 assert_eq!(buf.len(), packed_len(n, width));
                 let mut out = Vec::new();
                 unpack_extend(&buf, width, n, &mut out, &mut Vec::new(), |x| x);

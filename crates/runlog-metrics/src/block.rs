@@ -81,7 +81,7 @@ fn is_f32_exact(v: f64) -> bool {
 pub(crate) fn encode(series_id: u32, pts: &Points, out: &mut Vec<u8>, scratch: &mut Scratch) {
     let n = pts.len();
     debug_assert!(n > 0 && n <= u32::MAX as usize);
-    let summary = Summary::of_points(pts.iter()).expect("non-empty block");
+    let summary = Summary::of_columns(&pts.steps, &pts.timestamps_ms, &pts.values);
     let f32_values = pts.values.iter().all(|&v| is_f32_exact(v));
 
     out.extend_from_slice(&series_id.to_le_bytes());
@@ -104,31 +104,23 @@ pub(crate) fn encode(series_id: u32, pts: &Points, out: &mut Vec<u8>, scratch: &
     out.extend_from_slice(&summary.latest.value.to_bits().to_le_bytes());
     out.extend_from_slice(&summary.latest_max_non_nan.to_bits().to_le_bytes());
 
-    let Scratch { ints, packed, .. } = scratch;
-    ints.clear();
-    ints.extend(pts.steps.iter().map(|&s| i64_to_ordered(s)));
-    column::encode(ints, out, packed);
-    ints.clear();
-    ints.extend(pts.timestamps_ms.iter().map(|&t| i64_to_ordered(t)));
-    column::encode(ints, out, packed);
-    ints.clear();
+    let _ = scratch;
+    column::encode(&pts.steps, i64_to_ordered, out);
+    column::encode(&pts.timestamps_ms, i64_to_ordered, out);
     if f32_values {
-        ints.extend(
-            pts.values
-                .iter()
-                .map(|&v| f32_bits_to_ordered((v as f32).to_bits())),
+        column::encode(
+            &pts.values,
+            |v: f64| f32_bits_to_ordered((v as f32).to_bits()),
+            out,
         );
     } else {
-        ints.extend(pts.values.iter().map(|&v| f64_bits_to_ordered(v.to_bits())));
+        column::encode(&pts.values, |v: f64| f64_bits_to_ordered(v.to_bits()), out);
     }
-    column::encode(ints, out, packed);
 }
 
 /// Reusable buffers for encoding and decoding.
 #[derive(Debug, Default)]
 pub(crate) struct Scratch {
-    ints: Vec<u64>,
-    packed: Vec<u64>,
     pad: Vec<u8>,
 }
 

@@ -61,23 +61,26 @@ pub(crate) fn ordered_to_f32_bits(x: u64) -> u32 {
     if x >> 31 == 1 { x & !(1 << 31) } else { !x }
 }
 
-/// Encodes `values` (at least one) into `out`; `scratch` is reused between calls.
-pub(crate) fn encode(values: &[u64], out: &mut Vec<u8>, scratch: &mut Vec<u64>) {
+/// Encodes `map(v)` for each of `values` (at least one) into `out`.
+#[inline(always)]
+pub(crate) fn encode<T: Copy>(values: &[T], map: impl Fn(T) -> u64, out: &mut Vec<u8>) {
     debug_assert!(!values.is_empty());
-    let (mut min, mut max) = (u64::MAX, 0u64);
-    for &v in values {
+    let n = values.len();
+    let first = map(values[0]);
+    let (mut min, mut max, mut prev) = (first, first, first);
+    let (mut dmin, mut dmax) = (i64::MAX, i64::MIN);
+    for &x in &values[1..] {
+        let v = map(x);
         min = min.min(v);
         max = max.max(v);
-    }
-    let for_width = bit_width(max - min);
-    let (mut dmin, mut dmax) = (i64::MAX, i64::MIN);
-    for w in values.windows(2) {
-        let d = w[1].wrapping_sub(w[0]) as i64;
+        let d = v.wrapping_sub(prev) as i64;
         dmin = dmin.min(d);
         dmax = dmax.max(d);
+        prev = v;
     }
+    let for_width = bit_width(max - min);
     // A single value has no differences: FOR (width 0) always wins.
-    let delta_width = if values.len() > 1 {
+    let delta_width = if n > 1 {
         bit_width(dmax.wrapping_sub(dmin) as u64)
     } else {
         u32::MAX
@@ -86,21 +89,20 @@ pub(crate) fn encode(values: &[u64], out: &mut Vec<u8>, scratch: &mut Vec<u64>) 
         out.push(MODE_FOR);
         out.push(for_width as u8);
         out.extend_from_slice(&min.to_le_bytes());
-        scratch.clear();
-        scratch.extend(values.iter().map(|&v| v - min));
-        pack(scratch, for_width, out);
+        pack(values.iter().map(|&x| map(x) - min), n, for_width, out);
     } else {
         out.push(MODE_DELTA);
         out.push(delta_width as u8);
-        out.extend_from_slice(&values[0].to_le_bytes());
+        out.extend_from_slice(&first.to_le_bytes());
         out.extend_from_slice(&(dmin as u64).to_le_bytes());
-        scratch.clear();
-        scratch.extend(
-            values
-                .windows(2)
-                .map(|w| (w[1].wrapping_sub(w[0]) as i64).wrapping_sub(dmin) as u64),
-        );
-        pack(scratch, delta_width, out);
+        let mut prev = first;
+        let deltas = values[1..].iter().map(|&x| {
+            let v = map(x);
+            let d = (v.wrapping_sub(prev) as i64).wrapping_sub(dmin) as u64;
+            prev = v;
+            d
+        });
+        pack(deltas, n - 1, delta_width, out);
     }
 }
 
@@ -189,7 +191,7 @@ mod tests {
 
     fn round_trip(values: &[u64]) -> usize {
         let mut out = Vec::new();
-        encode(values, &mut out, &mut Vec::new());
+        encode(values, |x| x, &mut out);
         let mut back = Vec::new();
         let used = decode(&out, values.len(), &mut back, &mut Vec::new(), |x| x).unwrap();
         assert_eq!(used, out.len());
@@ -244,7 +246,7 @@ mod tests {
     fn truncated_column_is_an_error_not_a_panic() {
         let values: Vec<u64> = (0..100).map(|i| i * 7919 % 1000).collect();
         let mut out = Vec::new();
-        encode(&values, &mut out, &mut Vec::new());
+        encode(&values, |x| x, &mut out);
         let mut back = Vec::new();
         for cut in 0..out.len() {
             assert!(

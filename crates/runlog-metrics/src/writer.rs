@@ -318,10 +318,13 @@ impl RunWriter {
         while !rest.is_empty() {
             let s = &mut st.series[series.0 as usize];
             let take = (limit - s.buf.len()).min(rest.len());
-            for p in &rest[..take] {
-                s.buf.push(*p);
-            }
-            rest = &rest[take..];
+            let (now, later) = rest.split_at(take);
+            s.buf.steps.extend(now.iter().map(|p| p.step));
+            s.buf
+                .timestamps_ms
+                .extend(now.iter().map(|p| p.timestamp_ms));
+            s.buf.values.extend(now.iter().map(|p| p.value));
+            rest = later;
             if s.buf.len() >= limit {
                 st.encode(series.0);
                 if st.pending_bytes() >= self.shared.opts.max_pending_bytes {
