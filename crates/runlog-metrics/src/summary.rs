@@ -150,10 +150,20 @@ impl Summary {
             latest: Point::new(steps[0], timestamps[0], values[0]),
             latest_max_non_nan: values[0],
         };
+
+        // The first point with the greatest (step, timestamp), then MLflow's tie rule over the
+        // later points with the same key (usually none).
+        let mut best = 0;
         for i in 1..n {
-            let (st, t) = (steps[i], timestamps[i]);
-            if (st, t) >= (s.latest.step, s.latest.timestamp_ms) {
-                s.push_latest(Point::new(st, t, values[i]), values[i]);
+            if (steps[i], timestamps[i]) > (steps[best], timestamps[best]) {
+                best = i;
+            }
+        }
+        s.latest = Point::new(steps[best], timestamps[best], values[best]);
+        s.latest_max_non_nan = values[best];
+        for i in best + 1..n {
+            if (steps[i], timestamps[i]) == (steps[best], timestamps[best]) {
+                s.push_latest(Point::new(steps[i], timestamps[i], values[i]), values[i]);
             }
         }
         s
