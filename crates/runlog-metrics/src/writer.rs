@@ -1,7 +1,10 @@
 //! The writer of one run folder.
 //!
-//! Appends go to per-series buffers in memory; a full buffer becomes a compressed block in the
-//! *pending* bytes of the active segment. [`RunWriter::flush`] turns every partial buffer into a
+//! Appends go to per-series buffers in memory. A full buffer joins a queue of blocks to encode;
+//! the background thread encodes them (and the appending thread helps when the queue grows), and
+//! each encoded block is committed, strictly in queue order, to the *pending* bytes of the
+//! active segment. Encoding happens outside the state lock, so on two cores appending and
+//! encoding overlap. [`RunWriter::flush`] turns every partial buffer into a
 //! (short) block, writes everything pending and calls `fdatasync` once. A background thread does
 //! the same every [`WriterOptions::flush_interval`], and writes (without syncing) whenever the
 //! pending bytes pass [`WriterOptions::max_pending_bytes`], so memory stays bounded however long
@@ -78,7 +81,13 @@ pub struct RunWriter {
 struct Shared {
     dir: PathBuf,
     opts: WriterOptions,
+    /// The appending side: per-series buffers. Locked for every append.
+    bufs: Mutex<Bufs>,
+    /// The encoding side: the queue, pending bytes, segments. Locked once per block. Lock
+    /// order: `bufs`, then `state`; `io`, then `state`.
     state: Mutex<State>,
+    /// Signalled whenever encoded blocks are committed.
+    committed: Condvar,
     io: Mutex<Io>,
     poisoned: AtomicBool,
     poison: Mutex<Option<String>>,
@@ -89,16 +98,48 @@ struct Shared {
 
 #[derive(Debug, Default)]
 struct Wake {
+    /// Pending bytes should be written out.
     kick: bool,
+    /// Blocks are waiting to be encoded.
+    work: bool,
     shutdown: bool,
+}
+
+/// The encoder thread is woken once this many blocks wait.
+const WAKE_AT: usize = 4;
+/// Past this many waiting blocks the appending thread encodes one per block it adds.
+const HELP_AT: usize = 16;
+
+/// A full buffer waiting to be encoded; `seq` orders commits.
+#[derive(Debug)]
+struct Job {
+    seq: u64,
+    series: u32,
+    points: Points,
+}
+
+/// An encoded block record waiting for its turn to be committed.
+#[derive(Debug)]
+struct Encoded {
+    series: u32,
+    record: Vec<u8>,
+    points: Points,
 }
 
 #[derive(Debug)]
 struct SeriesState {
     key: String,
-    buf: Points,
     /// A series record for this series is in the current segment.
     in_segment: bool,
+}
+
+#[derive(Debug)]
+struct Bufs {
+    /// Per series id: the points not yet queued for encoding.
+    bufs: Vec<Points>,
+    keys: HashMap<String, u32>,
+    block_points: usize,
+    closed: bool,
 }
 
 #[derive(Debug)]
@@ -112,7 +153,6 @@ struct Chunk {
 #[derive(Debug)]
 struct State {
     series: Vec<SeriesState>,
-    keys: HashMap<String, u32>,
     /// Segment the pending bytes belong to.
     segment: u32,
     /// File offset at which `pending[0]` will land.
@@ -120,10 +160,17 @@ struct State {
     pending: Vec<u8>,
     /// Bytes of sealed segments not yet written.
     chunks: Vec<Chunk>,
-    scratch: Scratch,
-    block_points: usize,
+    /// Full buffers waiting to be encoded, in arrival order.
+    queue: std::collections::VecDeque<Job>,
+    /// Sequence number of the next job queued.
+    next_seq: u64,
+    /// Sequence number of the next job to commit.
+    next_commit: u64,
+    /// Jobs encoded ahead of their turn.
+    done: std::collections::BTreeMap<u64, Encoded>,
+    /// Emptied buffers, reused.
+    spare: Vec<Points>,
     segment_bytes: u64,
-    closed: bool,
 }
 
 #[derive(Debug)]
@@ -149,25 +196,34 @@ impl State {
         self.series[id as usize].in_segment = true;
     }
 
-    /// Encodes the buffer of series `id` (non-empty) as a block.
-    fn encode(&mut self, id: u32) {
-        if !self.series[id as usize].in_segment {
-            self.define(id);
-        }
-        let s = &mut self.series[id as usize];
-        record::append(&mut self.pending, Kind::Block, |o| {
-            block::encode(id, &s.buf, o, &mut self.scratch)
+    /// Queues the (non-empty) points of series `id` for encoding; returns an empty buffer to
+    /// fill next.
+    fn enqueue(&mut self, id: u32, points: Points) -> Points {
+        self.queue.push_back(Job {
+            seq: self.next_seq,
+            series: id,
+            points,
         });
-        s.buf.clear();
-        if self.end() >= self.segment_bytes {
-            self.seal();
-        }
+        self.next_seq += 1;
+        self.spare.pop().unwrap_or_default()
     }
 
-    fn encode_partials(&mut self) {
-        for id in 0..self.series.len() as u32 {
-            if !self.series[id as usize].buf.is_empty() {
-                self.encode(id);
+    /// Takes in an encoded job and commits, in sequence order, every job whose turn has come.
+    fn commit(&mut self, seq: u64, encoded: Encoded) {
+        self.done.insert(seq, encoded);
+        while let Some(e) = self.done.remove(&self.next_commit) {
+            if !self.series[e.series as usize].in_segment {
+                self.define(e.series);
+            }
+            self.pending.extend_from_slice(&e.record);
+            self.next_commit += 1;
+            let mut points = e.points;
+            if self.spare.len() < HELP_AT * 2 {
+                points.clear();
+                self.spare.push(points);
+            }
+            if self.end() >= self.segment_bytes {
+                self.seal();
             }
         }
     }
@@ -227,11 +283,13 @@ impl RunWriter {
         }
         fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let lock = RunLock::acquire(&dir)?;
-        let (state, io) = recover(&dir, &opts)?;
+        let (bufs, state, io) = recover(&dir, &opts)?;
         let shared = Arc::new(Shared {
             io: Mutex::new(io),
             dir,
+            bufs: Mutex::new(bufs),
             state: Mutex::new(state),
+            committed: Condvar::new(),
             poisoned: AtomicBool::new(false),
             poison: Mutex::new(None),
             wake: Mutex::new(Wake::default()),
@@ -239,18 +297,13 @@ impl RunWriter {
             _lock: lock,
             opts,
         });
-        let flusher = match shared.opts.flush_interval {
-            Some(interval) => {
-                let s = Arc::clone(&shared);
-                Some(
-                    std::thread::Builder::new()
-                        .name("runlog-flush".into())
-                        .spawn(move || s.background(interval))
-                        .map_err(|e| Error::io(&shared.dir, e))?,
-                )
-            }
-            None => None,
-        };
+        let s = Arc::clone(&shared);
+        let flusher = Some(
+            std::thread::Builder::new()
+                .name("runlog-writer".into())
+                .spawn(move || s.background())
+                .map_err(|e| Error::io(&shared.dir, e))?,
+        );
         Ok(RunWriter { shared, flusher })
     }
 
@@ -263,8 +316,8 @@ impl RunWriter {
     /// most 65 535 bytes.
     pub fn series(&self, key: &str) -> Result<SeriesId> {
         self.shared.check()?;
-        let mut st = self.shared.lock_state()?;
-        if let Some(&id) = st.keys.get(key) {
+        let mut b = self.shared.lock_bufs()?;
+        if let Some(&id) = b.keys.get(key) {
             return Ok(SeriesId(id));
         }
         if key.is_empty() || key.len() > u16::MAX as usize {
@@ -277,13 +330,14 @@ impl RunWriter {
                 ),
             });
         }
-        let id = st.series.len() as u32;
+        let id = b.bufs.len() as u32;
+        b.bufs.push(Points::default());
+        b.keys.insert(key.to_string(), id);
+        let mut st = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
         st.series.push(SeriesState {
             key: key.to_string(),
-            buf: Points::default(),
             in_segment: false,
         });
-        st.keys.insert(key.to_string(), id);
         st.define(id);
         Ok(SeriesId(id))
     }
@@ -292,16 +346,15 @@ impl RunWriter {
     #[inline]
     pub fn append(&self, series: SeriesId, p: Point) -> Result<()> {
         self.shared.check()?;
-        let mut st = self.shared.lock_state()?;
-        let limit = st.block_points;
-        let s = st
-            .series
+        let mut b = self.shared.lock_bufs()?;
+        let limit = b.block_points;
+        let buf = b
+            .bufs
             .get_mut(series.0 as usize)
             .ok_or(Error::UnknownSeries(series.0))?;
-        s.buf.push(p);
-        if s.buf.len() >= limit {
-            st.encode(series.0);
-            self.shared.after_encode(st)?;
+        buf.push(p);
+        if buf.len() >= limit {
+            self.shared.enqueue(&mut b, series.0)?;
         }
         Ok(())
     }
@@ -309,28 +362,22 @@ impl RunWriter {
     /// Appends many points of one series.
     pub fn append_batch(&self, series: SeriesId, points: &[Point]) -> Result<()> {
         self.shared.check()?;
-        let mut st = self.shared.lock_state()?;
-        let limit = st.block_points;
-        if st.series.get(series.0 as usize).is_none() {
+        let mut b = self.shared.lock_bufs()?;
+        let limit = b.block_points;
+        if b.bufs.get(series.0 as usize).is_none() {
             return Err(Error::UnknownSeries(series.0));
         }
         let mut rest = points;
         while !rest.is_empty() {
-            let s = &mut st.series[series.0 as usize];
-            let take = (limit - s.buf.len()).min(rest.len());
+            let buf = &mut b.bufs[series.0 as usize];
+            let take = (limit - buf.len()).min(rest.len());
             let (now, later) = rest.split_at(take);
-            s.buf.steps.extend(now.iter().map(|p| p.step));
-            s.buf
-                .timestamps_ms
-                .extend(now.iter().map(|p| p.timestamp_ms));
-            s.buf.values.extend(now.iter().map(|p| p.value));
+            buf.steps.extend(now.iter().map(|p| p.step));
+            buf.timestamps_ms.extend(now.iter().map(|p| p.timestamp_ms));
+            buf.values.extend(now.iter().map(|p| p.value));
             rest = later;
-            if s.buf.len() >= limit {
-                st.encode(series.0);
-                if st.pending_bytes() >= self.shared.opts.max_pending_bytes {
-                    self.shared.after_encode(st)?;
-                    st = self.shared.lock_state()?;
-                }
+            if buf.len() >= limit {
+                self.shared.enqueue(&mut b, series.0)?;
             }
         }
         Ok(())
@@ -345,23 +392,18 @@ impl RunWriter {
         values: &[(SeriesId, f64)],
     ) -> Result<()> {
         self.shared.check()?;
-        let mut st = self.shared.lock_state()?;
-        let limit = st.block_points;
-        let n = st.series.len();
+        let mut b = self.shared.lock_bufs()?;
+        let limit = b.block_points;
+        let n = b.bufs.len();
         if let Some((bad, _)) = values.iter().find(|(s, _)| s.0 as usize >= n) {
             return Err(Error::UnknownSeries(bad.0));
         }
-        let mut encoded = false;
         for &(s, v) in values {
-            let ss = &mut st.series[s.0 as usize];
-            ss.buf.push(Point::new(step, timestamp_ms, v));
-            if ss.buf.len() >= limit {
-                st.encode(s.0);
-                encoded = true;
+            let buf = &mut b.bufs[s.0 as usize];
+            buf.push(Point::new(step, timestamp_ms, v));
+            if buf.len() >= limit {
+                self.shared.enqueue(&mut b, s.0)?;
             }
-        }
-        if encoded {
-            self.shared.after_encode(st)?;
         }
         Ok(())
     }
@@ -387,16 +429,14 @@ impl RunWriter {
             self.shared.wake_cv.notify_all();
             let _ = h.join();
         }
+        self.shared.lock_bufs()?.closed = true;
+        if self.shared.poisoned.load(Ordering::Acquire) {
+            return Err(self.shared.poison_error());
+        }
+        let target = self.shared.enqueue_partials();
+        self.shared.drain_until(target);
         {
-            let mut st = self.shared.lock_state()?;
-            if st.closed {
-                return Ok(());
-            }
-            st.closed = true;
-            if self.shared.poisoned.load(Ordering::Acquire) {
-                return Err(self.shared.poison_error());
-            }
-            st.encode_partials();
+            let mut st = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
             if st.has_records() {
                 st.seal();
             }
@@ -421,12 +461,33 @@ impl Shared {
     }
 
     #[inline]
-    fn lock_state(&self) -> Result<MutexGuard<'_, State>> {
-        let st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if st.closed {
+    fn lock_bufs(&self) -> Result<MutexGuard<'_, Bufs>> {
+        let b = self.bufs.lock().unwrap_or_else(|e| e.into_inner());
+        if b.closed {
             return Err(Error::Closed(self.dir.clone()));
         }
-        Ok(st)
+        Ok(b)
+    }
+
+    /// Queues the full buffer of series `id` for encoding (with the `bufs` lock held).
+    fn enqueue(&self, b: &mut MutexGuard<'_, Bufs>, id: u32) -> Result<()> {
+        let full = std::mem::take(&mut b.bufs[id as usize]);
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        b.bufs[id as usize] = st.enqueue(id, full);
+        self.after_enqueue(st)
+    }
+
+    /// Queues every partial buffer; returns the sequence number all of them are below.
+    fn enqueue_partials(&self) -> u64 {
+        let mut b = self.bufs.lock().unwrap_or_else(|e| e.into_inner());
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        for id in 0..b.bufs.len() {
+            if !b.bufs[id].is_empty() {
+                let points = std::mem::take(&mut b.bufs[id]);
+                b.bufs[id] = st.enqueue(id as u32, points);
+            }
+        }
+        st.next_seq
     }
 
     fn poison_error(&self) -> Error {
@@ -442,37 +503,87 @@ impl Shared {
         }
     }
 
-    /// Called with the state lock after a block was encoded: keeps pending memory bounded.
-    fn after_encode(&self, st: MutexGuard<'_, State>) -> Result<()> {
+    /// Called with the state lock after a buffer was queued: wakes or helps the encoder, and
+    /// keeps pending memory bounded.
+    fn after_enqueue(&self, st: MutexGuard<'_, State>) -> Result<()> {
+        let backlog = st.queue.len();
         let pending = st.pending_bytes();
-        let soft = self.opts.max_pending_bytes;
-        if pending < soft {
-            return Ok(());
+        drop(st);
+        if backlog == WAKE_AT {
+            self.wake.lock().unwrap_or_else(|e| e.into_inner()).work = true;
+            self.wake_cv.notify_one();
         }
-        if self.opts.flush_interval.is_some() && pending < soft * 4 {
-            drop(st);
+        if backlog >= HELP_AT {
+            self.encode_one();
+        }
+        let soft = self.opts.max_pending_bytes;
+        if pending >= soft * 4 {
+            // The background thread cannot keep up: write here.
+            self.write_out(false)?;
+        } else if pending >= soft {
             self.wake.lock().unwrap_or_else(|e| e.into_inner()).kick = true;
             self.wake_cv.notify_one();
-        } else {
-            // No background thread, or it cannot keep up: write here.
-            drop(st);
-            self.write_out(false)?;
         }
         Ok(())
+    }
+
+    /// Encodes the oldest queued block outside the state lock and commits what it can; false
+    /// when nothing was queued.
+    fn encode_one(&self) -> bool {
+        let job = {
+            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            match st.queue.pop_front() {
+                Some(job) => job,
+                None => return false,
+            }
+        };
+        let mut record = Vec::with_capacity(job.points.len() * 4 + 256);
+        record::append(&mut record, Kind::Block, |o| {
+            block::encode(job.series, &job.points, o, &mut Scratch::default())
+        });
+        let encoded = Encoded {
+            series: job.series,
+            record,
+            points: job.points,
+        };
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .commit(job.seq, encoded);
+        self.committed.notify_all();
+        true
+    }
+
+    /// Encodes queued blocks, helped by whoever else is encoding, until every job numbered
+    /// below `target` is committed.
+    fn drain_until(&self, target: u64) {
+        loop {
+            if self.encode_one() {
+                continue;
+            }
+            let st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            if st.next_commit >= target {
+                return;
+            }
+            // The last jobs are being encoded by another thread.
+            let _ = self
+                .committed
+                .wait_timeout(st, Duration::from_millis(10))
+                .unwrap_or_else(|e| e.into_inner());
+        }
     }
 
     /// Writes everything pending; with `sync`, first encodes partial buffers and ends with one
     /// `fdatasync`.
     fn write_out(&self, sync: bool) -> Result<()> {
+        self.check()?;
+        if sync {
+            let target = self.enqueue_partials();
+            self.drain_until(target);
+        }
         let mut io = self.io.lock().unwrap_or_else(|e| e.into_inner());
         self.check()?;
-        let chunks = {
-            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            if sync {
-                st.encode_partials();
-            }
-            st.take()
-        };
+        let chunks = self.state.lock().unwrap_or_else(|e| e.into_inner()).take();
         let result = (|| -> io::Result<()> {
             for chunk in chunks {
                 io.write_chunk(&self.dir, chunk, self.opts.block_points)?;
@@ -490,36 +601,47 @@ impl Shared {
         })
     }
 
-    fn background(&self, interval: Duration) {
+    /// The writer's thread: encodes queued blocks, writes pending bytes out when they pile up,
+    /// and flushes every `flush_interval`.
+    fn background(&self) {
+        let interval = self.opts.flush_interval;
         let mut last = Instant::now();
         loop {
-            let kicked = {
+            let (kicked, due) = {
                 let mut w = self.wake.lock().unwrap_or_else(|e| e.into_inner());
-                let due = last + interval;
-                while !w.kick && !w.shutdown {
-                    let now = Instant::now();
-                    if now >= due {
+                loop {
+                    if w.shutdown {
+                        return;
+                    }
+                    let due = interval.is_some_and(|i| last.elapsed() >= i);
+                    if w.kick || w.work || due {
                         break;
                     }
+                    let wait = interval.map_or(Duration::from_secs(3600), |i| {
+                        i.saturating_sub(last.elapsed())
+                    });
                     w = self
                         .wake_cv
-                        .wait_timeout(w, due - now)
+                        .wait_timeout(w, wait)
                         .unwrap_or_else(|e| e.into_inner())
                         .0;
                 }
-                if w.shutdown {
-                    return;
-                }
-                std::mem::take(&mut w.kick)
+                w.work = false;
+                (
+                    std::mem::take(&mut w.kick),
+                    interval.is_some_and(|i| last.elapsed() >= i),
+                )
             };
+            while self.encode_one() {}
             if self.poisoned.load(Ordering::Acquire) {
-                return;
+                continue;
             }
-            let due = Instant::now() >= last + interval;
             // Errors poison the writer; the next append or flush reports them.
-            let _ = self.write_out(due || !kicked);
-            if due || !kicked {
+            if due {
+                let _ = self.write_out(true);
                 last = Instant::now();
+            } else if kicked {
+                let _ = self.write_out(false);
             }
         }
     }
@@ -563,19 +685,26 @@ impl Io {
 
 /// Rebuilds the writer state from the run folder: series keys from every segment, and the
 /// active segment's blocks; drops (after saving them aside) the bytes of a torn tail.
-fn recover(dir: &Path, opts: &WriterOptions) -> Result<(State, Io)> {
+fn recover(dir: &Path, opts: &WriterOptions) -> Result<(Bufs, State, Io)> {
     let segments = segment::list(dir)?;
     let mut keys: HashMap<u32, String> = HashMap::new();
     let mut state = State {
         series: Vec::new(),
-        keys: HashMap::new(),
         segment: 1,
         base: 0,
         pending: segment::header().to_vec(),
         chunks: Vec::new(),
-        scratch: Scratch::default(),
-        block_points: opts.block_points,
+        queue: Default::default(),
+        next_seq: 0,
+        next_commit: 0,
+        done: Default::default(),
+        spare: Vec::new(),
         segment_bytes: opts.segment_bytes.max(4096),
+    };
+    let mut bufs = Bufs {
+        bufs: Vec::new(),
+        keys: HashMap::new(),
+        block_points: opts.block_points,
         closed: false,
     };
     // A compaction that a crash interrupted: its segment is still the active original.
@@ -648,10 +777,10 @@ fn recover(dir: &Path, opts: &WriterOptions) -> Result<(State, Io)> {
             let key = keys
                 .remove(&id)
                 .unwrap_or_else(|| format!("<series {id} whose definition is lost>"));
-            state.keys.insert(key.clone(), id);
+            bufs.keys.insert(key.clone(), id);
+            bufs.bufs.push(Points::default());
             state.series.push(SeriesState {
                 key,
-                buf: Points::default(),
                 in_segment: false,
             });
         }
@@ -682,7 +811,7 @@ fn recover(dir: &Path, opts: &WriterOptions) -> Result<(State, Io)> {
             .map_err(|e| Error::io(manifest::path(dir), e))?;
         io.manifest = Some(m);
     }
-    Ok((state, io))
+    Ok((bufs, state, io))
 }
 
 /// Truncates a torn or damaged tail off the active segment, keeping the cut bytes in a side file
