@@ -527,29 +527,40 @@ impl Shared {
         Ok(())
     }
 
-    /// Encodes the oldest queued block outside the state lock and commits what it can; false
-    /// when nothing was queued.
+    /// Encodes the oldest queued blocks (a few at a time, to take the lock less often) outside
+    /// the state lock and commits what it can; false when nothing was queued.
     fn encode_one(&self) -> bool {
-        let job = {
+        const BATCH: usize = 4;
+        let jobs: Vec<Job> = {
             let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            match st.queue.pop_front() {
-                Some(job) => job,
-                None => return false,
+            let n = st.queue.len().min(BATCH);
+            st.queue.drain(..n).collect()
+        };
+        if jobs.is_empty() {
+            return false;
+        }
+        let mut scratch = Scratch::default();
+        let encoded: Vec<(u64, Encoded)> = jobs
+            .into_iter()
+            .map(|job| {
+                let mut record = Vec::with_capacity(job.points.len() * 4 + 256);
+                record::append(&mut record, Kind::Block, |o| {
+                    block::encode(job.series, &job.points, o, &mut scratch)
+                });
+                let e = Encoded {
+                    series: job.series,
+                    record,
+                    points: job.points,
+                };
+                (job.seq, e)
+            })
+            .collect();
+        {
+            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            for (seq, e) in encoded {
+                st.commit(seq, e);
             }
-        };
-        let mut record = Vec::with_capacity(job.points.len() * 4 + 256);
-        record::append(&mut record, Kind::Block, |o| {
-            block::encode(job.series, &job.points, o, &mut Scratch::default())
-        });
-        let encoded = Encoded {
-            series: job.series,
-            record,
-            points: job.points,
-        };
-        self.state
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .commit(job.seq, encoded);
+        }
         self.committed.notify_all();
         true
     }
