@@ -198,7 +198,14 @@ proptest! {
                     appended[k].push(p);
                 }
                 Op::Batch(k, v) => {
-                    w.append_batch(ids[k], &v).unwrap();
+                    if v.len() % 2 == 0 {
+                        w.append_batch(ids[k], &v).unwrap();
+                    } else {
+                        let steps: Vec<i64> = v.iter().map(|p| p.step).collect();
+                        let ts: Vec<i64> = v.iter().map(|p| p.timestamp_ms).collect();
+                        let vals: Vec<f64> = v.iter().map(|p| p.value).collect();
+                        w.append_columns(ids[k], &steps, &ts, &vals).unwrap();
+                    }
                     appended[k].extend(v);
                 }
                 Op::Flush => {

@@ -28,12 +28,13 @@ use runlog_workloads::{W1_KEYS, W1_STEPS, W1Columns};
 use crate::engine::{Engine, Queries, Result};
 
 const USAGE: &str = "\
-usage: runlog-bench-compare --json <path> [--scale <fraction of W1>] [--repeat N]
+usage: runlog-bench-compare --json <path> [--scale <fraction of W1>] [--repeat N] [--repeat-ingest N]
 
   --json <path>     where to write the figures as JSON (required)
   --scale <f>       fraction of W1's 1,000,000 steps to use (default 1.0; 0.1 = 100,000 steps
                     of 10 keys = 1,000,000 points)
   --repeat <N>      runs of Q1 whose median is reported (default 5)
+  --repeat-ingest <N>  ingest runs per engine whose median is reported (default 3)
 ";
 
 /// The key both queries read.
@@ -51,10 +52,11 @@ struct Args {
     json: PathBuf,
     scale: f64,
     repeat: usize,
+    repeat_ingest: usize,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> std::result::Result<Args, String> {
-    let (mut json, mut scale, mut repeat) = (None, 1.0, 5);
+    let (mut json, mut scale, mut repeat, mut repeat_ingest) = (None, 1.0, 5, 3);
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
         match arg.as_str() {
@@ -75,6 +77,14 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> std::result::Result<Arg
                     .filter(|n| *n > 0)
                     .ok_or(format!("--repeat {v:?} is not a positive integer"))?;
             }
+            "--repeat-ingest" => {
+                let v = value("--repeat-ingest")?;
+                repeat_ingest = v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or(format!("--repeat-ingest {v:?} is not a positive integer"))?;
+            }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unexpected argument {other:?}")),
         }
@@ -84,6 +94,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> std::result::Result<Arg
         json,
         scale,
         repeat,
+        repeat_ingest,
     })
 }
 
@@ -153,18 +164,37 @@ fn run(args: &Args) -> Result<()> {
     let mut reference: Option<(Points, Points)> = None;
     for engine in &engines {
         let name = engine.name();
-        let tmp = tempfile::Builder::new()
-            .prefix(&format!("runlog-compare-{name}-"))
-            .tempdir()?;
+        // Ingest `--repeat-ingest` times into fresh folders; report the median and query the
+        // store the last run left.
+        let mut ingest_times = Vec::with_capacity(args.repeat_ingest);
+        let mut kept = None;
+        for run in 0..args.repeat_ingest {
+            let tmp = tempfile::Builder::new()
+                .prefix(&format!("runlog-compare-{name}-"))
+                .tempdir()?;
+            eprintln!(
+                "[{name}] ingest {}/{}: {total} points into {}",
+                run + 1,
+                args.repeat_ingest,
+                tmp.path().display()
+            );
+            let t = Instant::now();
+            engine.ingest(tmp.path(), &data)?;
+            let secs = t.elapsed().as_secs_f64();
+            eprintln!(
+                "[{name}]   {secs:.3} s ({:.2} M points/s)",
+                total as f64 / secs / 1e6
+            );
+            ingest_times.push(secs);
+            kept = Some(tmp); // the previous folder is deleted here
+        }
+        ingest_times.sort_by(f64::total_cmp);
+        let ingest_s = ingest_times[ingest_times.len() / 2];
+        let tmp = kept.expect("at least one ingest run");
         let dir = tmp.path();
-
-        eprintln!("[{name}] ingesting {total} points into {}", dir.display());
-        let t = Instant::now();
-        engine.ingest(dir, &data)?;
-        let ingest_s = t.elapsed().as_secs_f64();
         let bytes = dir_bytes(dir)?;
         eprintln!(
-            "[{name}] ingest {ingest_s:.3} s ({:.2} M points/s), {bytes} bytes on disk",
+            "[{name}] ingest median {ingest_s:.3} s ({:.2} M points/s), {bytes} bytes on disk",
             total as f64 / ingest_s / 1e6
         );
 

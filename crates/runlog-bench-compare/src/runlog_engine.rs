@@ -1,8 +1,8 @@
-//! runlog itself: one run, one series per key, `append_batch` per chunk, `close()` to finish.
+//! runlog itself: one run, one series per key, `append_columns` per chunk, `close()` to finish.
 
 use std::path::Path;
 
-use runlog_metrics::{MetricStore, Point, Points, RunReader, WriterOptions};
+use runlog_metrics::{MetricStore, Points, RunReader, WriterOptions};
 use runlog_workloads::{W1_KEYS, W1Columns};
 
 use crate::engine::{Engine, Queries, Result, chunks, points_per_key};
@@ -25,17 +25,14 @@ impl Engine for Runlog {
             .iter()
             .map(|k| writer.series(k))
             .collect::<runlog_metrics::Result<Vec<_>>>()?;
-        let mut batch: Vec<Point> = Vec::with_capacity(crate::engine::CHUNK_POINTS);
+        // The columnar batch API: W1 is held as columns, as an importer would have it.
         for (key, range) in chunks(points_per_key(data)) {
-            batch.clear();
-            batch.extend(range.map(|i| {
-                Point::new(
-                    data.steps[key][i],
-                    data.timestamps_ms[key][i],
-                    data.values[key][i],
-                )
-            }));
-            writer.append_batch(ids[key], &batch)?;
+            writer.append_columns(
+                ids[key],
+                &data.steps[key][range.clone()],
+                &data.timestamps_ms[key][range.clone()],
+                &data.values[key][range],
+            )?;
         }
         // Flushes (one fdatasync) and seals the active segment.
         writer.close()?;

@@ -383,6 +383,44 @@ impl RunWriter {
         Ok(())
     }
 
+    /// Appends many points of one series given as columns (`steps[i]`, `timestamps_ms[i]`,
+    /// `values[i]`), the cheapest way in for columnar sources such as importers.
+    pub fn append_columns(
+        &self,
+        series: SeriesId,
+        steps: &[i64],
+        timestamps_ms: &[i64],
+        values: &[f64],
+    ) -> Result<()> {
+        if steps.len() != timestamps_ms.len() || steps.len() != values.len() {
+            return Err(Error::InvalidArgument(format!(
+                "append_columns needs columns of one length, got {} steps, {} timestamps and {} values",
+                steps.len(),
+                timestamps_ms.len(),
+                values.len()
+            )));
+        }
+        self.shared.check()?;
+        let mut b = self.shared.lock_bufs()?;
+        let limit = b.block_points;
+        if b.bufs.get(series.0 as usize).is_none() {
+            return Err(Error::UnknownSeries(series.0));
+        }
+        let mut at = 0;
+        while at < steps.len() {
+            let buf = &mut b.bufs[series.0 as usize];
+            let end = at + (limit - buf.len()).min(steps.len() - at);
+            buf.steps.extend_from_slice(&steps[at..end]);
+            buf.timestamps_ms.extend_from_slice(&timestamps_ms[at..end]);
+            buf.values.extend_from_slice(&values[at..end]);
+            at = end;
+            if buf.len() >= limit {
+                self.shared.enqueue(&mut b, series.0)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Appends one value for each of several series at the same step and time (one training
     /// step's metrics).
     pub fn append_step(
