@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use runlog::{Axis, MetricStore, Point, Points, WriterOptions};
+use runlog::{Axis, MetricStore, Point, Points, RunWriter, SeriesId, WriterOptions};
 use runlog_workloads::{T0_MS, W1, W1_KEYS, W1Columns};
 
 fn steps() -> u64 {
@@ -51,6 +51,23 @@ fn build_store(root: &Path, steps: u64, copies: u64) {
     w.close().unwrap();
 }
 
+/// Times `iters` ingests into fresh stores, from opening the writer to a durable close
+/// (flush + fdatasync + seal).
+fn time_ingest(iters: u64, mut log: impl FnMut(&RunWriter, &[SeriesId])) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        let dir = tempfile::tempdir().unwrap();
+        let store = MetricStore::open(dir.path()).unwrap();
+        let t = Instant::now();
+        let w = store.writer("w1", WriterOptions::default()).unwrap();
+        let ids: Vec<_> = W1_KEYS.iter().map(|k| w.series(k).unwrap()).collect();
+        log(&w, &ids);
+        w.close().unwrap();
+        total += t.elapsed();
+    }
+    total
+}
+
 fn ingest(c: &mut Criterion) {
     let steps = steps();
     let points = w1_points(steps);
@@ -74,42 +91,24 @@ fn ingest(c: &mut Criterion) {
     g.throughput(Throughput::Elements(points.len() as u64));
     g.bench_function("per_point", |b| {
         b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let dir = tempfile::tempdir().unwrap();
-                let store = MetricStore::open(dir.path()).unwrap();
-                let t = Instant::now();
-                let w = store.writer("w1", WriterOptions::default()).unwrap();
-                let ids: Vec<_> = W1_KEYS.iter().map(|k| w.series(k).unwrap()).collect();
+            time_ingest(iters, |w, ids| {
                 for &(k, p) in &points {
                     w.append(ids[k], p).unwrap();
                 }
-                w.close().unwrap(); // durable: flush + fdatasync + seal
-                total += t.elapsed();
-            }
-            total
+            })
         })
     });
     g.bench_function("batch", |b| {
         b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let dir = tempfile::tempdir().unwrap();
-                let store = MetricStore::open(dir.path()).unwrap();
-                let t = Instant::now();
-                let w = store.writer("w1", WriterOptions::default()).unwrap();
-                let ids: Vec<_> = W1_KEYS.iter().map(|k| w.series(k).unwrap()).collect();
-                // Points arrive step by step; a trainer hands them over 4096 steps at a time.
+            // Points arrive step by step; a trainer hands them over 4096 steps at a time.
+            time_ingest(iters, |w, ids| {
                 for start in (0..steps as usize).step_by(4096) {
                     for (k, pts) in per_key.iter().enumerate() {
                         let end = (start + 4096).min(pts.len());
                         w.append_batch(ids[k], &pts[start..end]).unwrap();
                     }
                 }
-                w.close().unwrap();
-                total += t.elapsed();
-            }
-            total
+            })
         })
     });
     g.finish();
