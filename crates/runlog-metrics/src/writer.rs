@@ -3,17 +3,18 @@
 //! Appends go to per-series buffers in memory. A full buffer joins a queue of blocks to encode;
 //! the background thread encodes them (and the appending thread helps when the queue grows), and
 //! each encoded block is committed, strictly in queue order, to the *pending* bytes of the
-//! active segment. Encoding happens outside the state lock, so on two cores appending and
-//! encoding overlap. [`RunWriter::flush`] turns every partial buffer into a
-//! (short) block, writes everything pending and calls `fdatasync` once. A background thread does
-//! the same every [`WriterOptions::flush_interval`], and writes (without syncing) whenever the
-//! pending bytes pass [`WriterOptions::max_pending_bytes`], so memory stays bounded however long
-//! the run is. When the active segment passes [`WriterOptions::segment_bytes`] it is sealed
-//! (index, footer, seal record, sync) and the next one begins.
+//! active segment. Encoding happens outside the locks, so on two cores appending and encoding
+//! overlap. [`RunWriter::flush`] queues every partial buffer as a (short) block, waits until
+//! everything queued is committed, writes everything pending and calls `fdatasync` once. The
+//! background thread does the same every [`WriterOptions::flush_interval`], and writes (without
+//! syncing) whenever the pending bytes pass [`WriterOptions::max_pending_bytes`], so memory
+//! stays bounded however long the run is. When the active segment passes
+//! [`WriterOptions::segment_bytes`] it ends and is sealed (`seal.rs`) and the next one begins.
 //!
-//! Two locks: `state` (buffers and pending bytes; held for nanoseconds by appends) and `io`
-//! (the open segment file; held while writing and syncing). A flush takes `io`, then briefly
-//! `state` to take the pending bytes, then writes and syncs without blocking appends.
+//! Three locks, taken in this order: `bufs` (per-series buffers; held for nanoseconds by every
+//! append), `io` (the open segment file; held while writing and syncing) and `state` (the
+//! encoding queue, pending bytes and segment bookkeeping; held briefly, once per block or
+//! flush). Writing and syncing never hold `bufs` or `state`, so they never block appends.
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
@@ -42,9 +43,9 @@ pub struct WriterOptions {
     /// Size at which the active segment is sealed and a new one begun (default 16 MiB). It
     /// bounds what a reader scans at open and the index a query loads.
     pub segment_bytes: u64,
-    /// How often the background thread flushes (default 1 s): the most a crash can lose.
-    /// `None` disables the background thread; then only [`RunWriter::flush`] and
-    /// [`RunWriter::close`] make points durable.
+    /// How often the writer's thread flushes (default 1 s): the most a crash can lose.
+    /// `None` turns timed flushes off; then only [`RunWriter::flush`] and
+    /// [`RunWriter::close`] make points durable (the thread still encodes blocks).
     pub flush_interval: Option<Duration>,
     /// Encoded bytes waiting in memory before they are written out without a sync
     /// (default 4 MiB). Bounds the writer's memory.
