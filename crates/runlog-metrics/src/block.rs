@@ -78,9 +78,9 @@ fn is_f32_exact(v: f64) -> bool {
 }
 
 /// Appends the block payload for `pts` (1 ..= u32::MAX points) of `series_id` to `out`.
-pub(crate) fn encode(series_id: u32, pts: &Points, out: &mut Vec<u8>, scratch: &mut Scratch) {
+pub(crate) fn encode(series_id: u32, pts: &Points, out: &mut Vec<u8>) {
     let n = pts.len();
-    debug_assert!(n > 0 && n <= u32::MAX as usize);
+    debug_assert!(n > 0 && n <= MAX_BLOCK_POINTS);
     let summary = Summary::of_columns(&pts.steps, &pts.timestamps_ms, &pts.values);
     let f32_values = pts.values.iter().all(|&v| is_f32_exact(v));
 
@@ -104,7 +104,6 @@ pub(crate) fn encode(series_id: u32, pts: &Points, out: &mut Vec<u8>, scratch: &
     out.extend_from_slice(&summary.latest.value.to_bits().to_le_bytes());
     out.extend_from_slice(&summary.latest_max_non_nan.to_bits().to_le_bytes());
 
-    let _ = scratch;
     column::encode(&pts.steps, i64_to_ordered, out);
     column::encode(&pts.timestamps_ms, i64_to_ordered, out);
     if f32_values {

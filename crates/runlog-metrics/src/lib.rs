@@ -71,7 +71,7 @@ pub mod fuzzing {
     /// Encodes points (1 or more) as a block payload of series 7.
     pub fn encode_block(points: &Points) -> Vec<u8> {
         let mut out = Vec::new();
-        block::encode(7, points, &mut out, &mut Scratch::default());
+        block::encode(7, points, &mut out);
         out
     }
 

@@ -95,11 +95,9 @@ fn compact(
         out.write_all(&rec)?;
         offset += rec.len() as u64;
         let mut index = SeriesBlocks::default();
-        let mut emit = |pts: &Points, out: &mut BufWriter<File>, scratch: &mut Scratch| {
+        let mut emit = |pts: &Points, out: &mut BufWriter<File>| {
             rec.clear();
-            record::append(&mut rec, Kind::Block, |o| {
-                block::encode(*id, pts, o, scratch)
-            });
+            record::append(&mut rec, Kind::Block, |o| block::encode(*id, pts, o));
             let summary = block::parse_header(&rec[record::HEADER_LEN..])
                 .expect("a block just encoded parses")
                 .summary;
@@ -125,7 +123,7 @@ fn compact(
             while points.len() - start >= block_points {
                 chunk.clear();
                 chunk.extend_from(&points, start..start + block_points);
-                emit(&chunk, &mut out, &mut scratch)?;
+                emit(&chunk, &mut out)?;
                 start += block_points;
             }
             let rest = points.len() - start;
@@ -134,7 +132,7 @@ fn compact(
             std::mem::swap(&mut points, &mut chunk);
         }
         if !points.is_empty() {
-            emit(&points, &mut out, &mut scratch)?;
+            emit(&points, &mut out)?;
         }
         rebuilt.push((*id, key, index));
     }

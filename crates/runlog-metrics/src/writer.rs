@@ -25,7 +25,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::block::{self, MAX_BLOCK_POINTS, Points, Scratch};
+use crate::block::{self, MAX_BLOCK_POINTS, Points};
 use crate::error::{Error, Result};
 use crate::manifest;
 use crate::record::{self, Kind};
@@ -578,13 +578,12 @@ impl Shared {
         if jobs.is_empty() {
             return false;
         }
-        let mut scratch = Scratch::default();
         let encoded: Vec<(u64, Encoded)> = jobs
             .into_iter()
             .map(|job| {
                 let mut record = Vec::with_capacity(job.points.len() * 4 + 256);
                 record::append(&mut record, Kind::Block, |o| {
-                    block::encode(job.series, &job.points, o, &mut scratch)
+                    block::encode(job.series, &job.points, o)
                 });
                 let e = Encoded {
                     series: job.series,
