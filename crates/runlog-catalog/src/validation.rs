@@ -274,6 +274,12 @@ pub fn truncate_chars(value: &str, max_chars: usize) -> &str {
 /// refuse names of 257–500 characters that MLflow's validation lets through.)
 pub fn validate_experiment_name(name: &str) -> Result<(), ValidationError> {
     let what = Subject::ExperimentName;
+    check_not_blank(what, name)?;
+    check_length(what, name, MAX_EXPERIMENT_NAME_LENGTH)
+}
+
+/// Refuses an empty name, and one of only whitespace (Python's `str.strip` set).
+fn check_not_blank(what: Subject, name: &str) -> Result<(), ValidationError> {
     if name.is_empty() {
         return Err(ValidationError::Empty { what });
     }
@@ -283,7 +289,7 @@ pub fn validate_experiment_name(name: &str) -> Result<(), ValidationError> {
             value: name.to_owned(),
         });
     }
-    check_length(what, name, MAX_EXPERIMENT_NAME_LENGTH)
+    Ok(())
 }
 
 /// Checks a run name: not empty, at most 250 characters; any character.
@@ -312,15 +318,7 @@ pub fn validate_run_name(name: &str) -> Result<(), ValidationError> {
 ///   SQL stores' column is `VARCHAR(256)`).
 pub fn validate_model_name(name: &str) -> Result<(), ValidationError> {
     let what = Subject::ModelName;
-    if name.is_empty() {
-        return Err(ValidationError::Empty { what });
-    }
-    if is_python_blank(name) {
-        return Err(ValidationError::Blank {
-            what,
-            value: name.to_owned(),
-        });
-    }
+    check_not_blank(what, name)?;
     if let Some(character) = name
         .chars()
         .find(|c| matches!(c, '/' | '\\' | ':' | '%' | '\0'))
