@@ -53,10 +53,16 @@ impl AxisIndex {
         }
     }
 
-    /// Calls `f` with each block (in arrival order) that may hold a value in `[lo, hi)`.
-    pub fn for_each_overlapping(&self, lo: i64, hi: i64, mut f: impl FnMut(usize)) {
+    /// Calls `f` with each block (in arrival order) that may hold a value in `[lo, hi)`,
+    /// stopping at the first error.
+    pub fn for_each_overlapping<E>(
+        &self,
+        lo: i64,
+        hi: i64,
+        mut f: impl FnMut(usize) -> Result<(), E>,
+    ) -> Result<(), E> {
         if lo >= hi {
-            return;
+            return Ok(());
         }
         let n = self.min.len();
         for (r, &start) in self.run_starts.iter().enumerate() {
@@ -65,9 +71,10 @@ impl AxisIndex {
             let first = start + self.max[start..end].partition_point(|&m| m < lo);
             let last = start + self.min[start..end].partition_point(|&m| m < hi);
             for i in first..last.max(first) {
-                f(i);
+                f(i)?;
             }
         }
+        Ok(())
     }
 
     #[cfg(test)]
@@ -128,7 +135,11 @@ mod tests {
 
     fn overlapping(idx: &AxisIndex, lo: i64, hi: i64) -> Vec<usize> {
         let mut v = Vec::new();
-        idx.for_each_overlapping(lo, hi, |i| v.push(i));
+        idx.for_each_overlapping(lo, hi, |i| {
+            v.push(i);
+            Ok::<(), ()>(())
+        })
+        .unwrap();
         v
     }
 

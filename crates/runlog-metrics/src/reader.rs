@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::block::{self, Points, Scratch};
 use crate::error::{Error, Result};
-use crate::index::{BlockRef, SeriesBlocks};
+use crate::index::{AxisIndex, BlockRef, SeriesBlocks};
 use crate::manifest;
 use crate::record::{self, Kind};
 use crate::segment::{self, Scan, SealedSegment};
@@ -23,6 +23,40 @@ pub enum Axis {
     Step,
     /// Timestamps in milliseconds.
     Time,
+}
+
+impl Axis {
+    /// A point's value on this axis.
+    fn of(self, p: &Point) -> i64 {
+        match self {
+            Axis::Step => p.step,
+            Axis::Time => p.timestamp_ms,
+        }
+    }
+
+    /// The column of this axis.
+    fn column(self, pts: &Points) -> &[i64] {
+        match self {
+            Axis::Step => &pts.steps,
+            Axis::Time => &pts.timestamps_ms,
+        }
+    }
+
+    /// The smallest and largest value on this axis of the points `s` summarises.
+    fn extent(self, s: &Summary) -> (i64, i64) {
+        match self {
+            Axis::Step => (s.min_step, s.max_step),
+            Axis::Time => (s.min_timestamp_ms, s.max_timestamp_ms),
+        }
+    }
+
+    /// The block index along this axis.
+    fn index(self, blocks: &SeriesBlocks) -> &AxisIndex {
+        match self {
+            Axis::Step => &blocks.steps,
+            Axis::Time => &blocks.times,
+        }
+    }
 }
 
 /// One bucket of a downsampled series: aggregates of the points whose axis value lies in
@@ -146,10 +180,7 @@ impl Seg<'_> {
         hi: i64,
     ) -> Result<Option<&SeriesBlocks>> {
         if let Some(t) = self.total(id)? {
-            let (min, max) = match axis {
-                Axis::Step => (t.min_step, t.max_step),
-                Axis::Time => (t.min_timestamp_ms, t.max_timestamp_ms),
-            };
+            let (min, max) = axis.extent(&t);
             if max < lo || min >= hi {
                 return Ok(None);
             }
@@ -253,7 +284,14 @@ impl RunReader {
         let numbers = segment::list(&self.dir)?;
         let known = self.sealed.last().map_or(0, |(n, _)| *n);
         if numbers.iter().any(|&n| n > known) {
-            let mut listed = manifest::read(&self.dir)?.entries;
+            // The manifest only matters for segments not already followed as the active one:
+            // a live reader polling its active segment does not re-read it.
+            let active = self.active.as_ref().map(|a| a.number);
+            let mut listed = if numbers.iter().any(|&n| n > known && Some(n) != active) {
+                manifest::read(&self.dir)?.entries
+            } else {
+                Default::default()
+            };
             for (i, &n) in numbers.iter().enumerate() {
                 if n <= known {
                     continue;
@@ -430,54 +468,49 @@ impl RunReader {
         let mut out = Points::default();
         let mut tmp = Points::default();
         let (mut buf, mut scratch) = (Vec::new(), Scratch::default());
+        self.for_each_block(id, axis, lo, hi, |seg, blocks, i| {
+            let (r, idx) = (blocks.blocks[i], axis.index(blocks));
+            if idx.min[i] >= lo && idx.max[i] < hi {
+                return seg.decode(r, &mut buf, &mut out, &mut scratch);
+            }
+            tmp.clear();
+            seg.decode(r, &mut buf, &mut tmp, &mut scratch)?;
+            let col = axis.column(&tmp);
+            // Copy each stretch of consecutive matching points at once.
+            let mut j = 0;
+            while j < col.len() {
+                if col[j] < lo || col[j] >= hi {
+                    j += 1;
+                    continue;
+                }
+                let start = j;
+                while j < col.len() && col[j] >= lo && col[j] < hi {
+                    j += 1;
+                }
+                out.extend_from(&tmp, start..j);
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Calls `f(segment, blocks, i)`, in arrival order, for every block `i` of series `id`
+    /// that may hold points whose `axis` value lies in `[lo, hi)`; stops at the first error.
+    fn for_each_block(
+        &self,
+        id: u32,
+        axis: Axis,
+        lo: i64,
+        hi: i64,
+        mut f: impl FnMut(&Seg<'_>, &SeriesBlocks, usize) -> Result<()>,
+    ) -> Result<()> {
         for seg in self.segments() {
-            let Some(blocks) = seg.blocks_overlapping(id, axis, lo, hi)? else {
-                continue;
-            };
-            let idx = match axis {
-                Axis::Step => &blocks.steps,
-                Axis::Time => &blocks.times,
-            };
-            let mut err = None;
-            idx.for_each_overlapping(lo, hi, |i| {
-                if err.is_some() {
-                    return;
-                }
-                let r = blocks.blocks[i];
-                if idx.min[i] >= lo && idx.max[i] < hi {
-                    if let Err(e) = seg.decode(r, &mut buf, &mut out, &mut scratch) {
-                        err = Some(e);
-                    }
-                    return;
-                }
-                tmp.clear();
-                if let Err(e) = seg.decode(r, &mut buf, &mut tmp, &mut scratch) {
-                    err = Some(e);
-                    return;
-                }
-                let col = match axis {
-                    Axis::Step => &tmp.steps,
-                    Axis::Time => &tmp.timestamps_ms,
-                };
-                // Copy each stretch of consecutive matching points at once.
-                let mut j = 0;
-                while j < col.len() {
-                    if col[j] < lo || col[j] >= hi {
-                        j += 1;
-                        continue;
-                    }
-                    let start = j;
-                    while j < col.len() && col[j] >= lo && col[j] < hi {
-                        j += 1;
-                    }
-                    out.extend_from(&tmp, start..j);
-                }
-            });
-            if let Some(e) = err {
-                return Err(e);
+            if let Some(blocks) = seg.blocks_overlapping(id, axis, lo, hi)? {
+                axis.index(blocks)
+                    .for_each_overlapping(lo, hi, |i| f(&seg, blocks, i))?;
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Downsamples `key` to at most `buckets` equal-width buckets over `axis`, covering
@@ -502,10 +535,10 @@ impl RunReader {
             Some(r) => r,
             None => match self.summary(key)? {
                 None => return Ok(Vec::new()),
-                Some(s) => match axis {
-                    Axis::Step => (s.min_step, s.max_step.saturating_add(1)),
-                    Axis::Time => (s.min_timestamp_ms, s.max_timestamp_ms.saturating_add(1)),
-                },
+                Some(s) => {
+                    let (min, max) = axis.extent(&s);
+                    (min, max.saturating_add(1))
+                }
             },
         };
         if lo >= hi {
@@ -514,77 +547,52 @@ impl RunReader {
         let span = hi as i128 - lo as i128;
         let width = ((span + buckets as i128 - 1) / buckets as i128).max(1);
         // Offsets from `lo` fit in u64 because lo <= x < hi.
-        let width = width as u64;
-        let bucket_of = |x: i64| ((x as u64).wrapping_sub(lo as u64) / width) as usize;
+        let bucket_of = |x: i64| ((x as u64).wrapping_sub(lo as u64) / width as u64) as usize;
+        // Bucket b covers [start(b), start(b + 1)), the last one cut at `hi`.
+        let start = |b: usize| (lo as i128 + b as i128 * width).min(hi as i128) as i64;
         let mut acc: Vec<Option<Summary>> = vec![None; bucket_of(hi - 1) + 1];
-        let add = |acc: &mut Vec<Option<Summary>>, b: usize, s: &Summary| match &mut acc[b] {
-            None => acc[b] = Some(*s),
-            Some(a) => a.merge(s),
-        };
         let mut tmp = Points::default();
         let (mut buf, mut scratch) = (Vec::new(), Scratch::default());
-        for seg in self.segments() {
-            let Some(blocks) = seg.blocks_overlapping(id, axis, lo, hi)? else {
-                continue;
-            };
-            let idx = match axis {
-                Axis::Step => &blocks.steps,
-                Axis::Time => &blocks.times,
-            };
-            let mut err = None;
-            idx.for_each_overlapping(lo, hi, |i| {
-                if err.is_some() {
-                    return;
+        self.for_each_block(id, axis, lo, hi, |seg, blocks, i| {
+            let idx = axis.index(blocks);
+            let (bmin, bmax) = (idx.min[i], idx.max[i]);
+            if bmin >= lo && bmax < hi && bucket_of(bmin) == bucket_of(bmax) {
+                let s = seg.summary(blocks, i, &mut buf)?;
+                match &mut acc[bucket_of(bmin)] {
+                    Some(a) => a.merge(&s),
+                    slot => *slot = Some(s),
                 }
-                let (bmin, bmax) = (idx.min[i], idx.max[i]);
-                if bmin >= lo && bmax < hi && bucket_of(bmin) == bucket_of(bmax) {
-                    match seg.summary(blocks, i, &mut buf) {
-                        Ok(s) => add(&mut acc, bucket_of(bmin), &s),
-                        Err(e) => err = Some(e),
-                    }
-                    return;
-                }
-                tmp.clear();
-                if let Err(e) = seg.decode(blocks.blocks[i], &mut buf, &mut tmp, &mut scratch) {
-                    err = Some(e);
-                    return;
-                }
-                // Points mostly come in axis order: keep the current bucket's bounds and divide
-                // only when a point leaves them.
-                let (mut b, mut b_lo, mut b_hi) = (0usize, 1i64, 0i64);
-                for p in tmp.iter() {
-                    let x = match axis {
-                        Axis::Step => p.step,
-                        Axis::Time => p.timestamp_ms,
-                    };
-                    if x < lo || x >= hi {
-                        continue;
-                    }
-                    if x < b_lo || x >= b_hi {
-                        b = bucket_of(x);
-                        b_lo = (lo as i128 + b as i128 * width as i128) as i64;
-                        b_hi = (b_lo as i128 + width as i128).min(hi as i128) as i64;
-                    }
-                    match &mut acc[b] {
-                        None => acc[b] = Some(Summary::of(p)),
-                        Some(a) => a.push(p),
-                    }
-                }
-            });
-            if let Some(e) = err {
-                return Err(e);
+                return Ok(());
             }
-        }
+            tmp.clear();
+            seg.decode(blocks.blocks[i], &mut buf, &mut tmp, &mut scratch)?;
+            // Points mostly come in axis order: keep the current bucket's bounds and divide
+            // only when a point leaves them.
+            let (mut b, mut b_lo, mut b_hi) = (0usize, 1i64, 0i64);
+            for p in tmp.iter() {
+                let x = axis.of(&p);
+                if x < lo || x >= hi {
+                    continue;
+                }
+                if x < b_lo || x >= b_hi {
+                    b = bucket_of(x);
+                    (b_lo, b_hi) = (start(b), start(b + 1));
+                }
+                match &mut acc[b] {
+                    Some(a) => a.push(p),
+                    slot => *slot = Some(Summary::of(p)),
+                }
+            }
+            Ok(())
+        })?;
         Ok(acc
             .into_iter()
             .enumerate()
             .filter_map(|(b, s)| {
                 let s = s?;
-                let start = (lo as i128 + b as i128 * width as i128) as i64;
-                let end = (lo as i128 + (b as i128 + 1) * width as i128).min(hi as i128) as i64;
                 Some(Bucket {
-                    start,
-                    end,
+                    start: start(b),
+                    end: start(b + 1),
                     count: s.count,
                     min: s.min,
                     max: s.max,
