@@ -55,6 +55,14 @@ struct Args {
     repeat_ingest: usize,
 }
 
+/// A positive whole number given to option `name`.
+fn positive(name: &str, v: &str) -> std::result::Result<usize, String> {
+    v.parse::<usize>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or(format!("{name} {v:?} is not a positive integer"))
+}
+
 fn parse_args(mut args: impl Iterator<Item = String>) -> std::result::Result<Args, String> {
     let (mut json, mut scale, mut repeat, mut repeat_ingest) = (None, 1.0, 5, 3);
     while let Some(arg) = args.next() {
@@ -69,21 +77,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> std::result::Result<Arg
                     .filter(|s| s.is_finite() && *s > 0.0)
                     .ok_or(format!("--scale {v:?} is not a positive number"))?;
             }
-            "--repeat" => {
-                let v = value("--repeat")?;
-                repeat = v
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or(format!("--repeat {v:?} is not a positive integer"))?;
-            }
+            "--repeat" => repeat = positive("--repeat", &value("--repeat")?)?,
             "--repeat-ingest" => {
-                let v = value("--repeat-ingest")?;
-                repeat_ingest = v
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or(format!("--repeat-ingest {v:?} is not a positive integer"))?;
+                repeat_ingest = positive("--repeat-ingest", &value("--repeat-ingest")?)?
             }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unexpected argument {other:?}")),
