@@ -1,21 +1,59 @@
-//! The catalog of experiments, runs, params and tags: which experiments and runs exist, what
-//! they are called, and the params and tags logged to them, following MLflow's tracking
-//! semantics exactly.
+//! The catalog of experiments, runs, params, tags and latest metrics, following MLflow's
+//! tracking semantics exactly, safe to share between processes.
 //!
-//! For now it holds only [`validation`]: MLflow 3.17's rules for every name a user can choose
-//! (metric, param and tag keys, experiment, run and registered model names, aliases) and for
-//! the ids and batch sizes the catalog accepts, with errors that say what is allowed.
+//! Two layers. **Journals** (append-only, checksummed lines) are the source of truth:
+//! `<store>/experiments.log` for experiments and `<store>/runs/<run_id>/RUN.log` for each run,
+//! so a run folder describes itself. **`catalog.redb`** (redb, in its multi-process mode) is
+//! the queryable state: every change is checked against it, journaled, applied and committed
+//! in one write transaction, and a fresh or rebuilt catalog is the replay of the journals.
+//! Latest metric values are written by the run's writer at every flush, so search never reads
+//! metric data.
 //!
 //! ```
-//! use runlog_catalog::validation::{ValidationError, validate_metric_key, validate_param};
+//! use runlog_catalog::{Catalog, NewRun, RunStatus};
+//! use runlog_search::ViewType;
 //!
-//! validate_metric_key("train/loss")?;
-//! validate_param("größe", "0.001")?;
+//! let dir = tempfile::tempdir().unwrap();
+//! let catalog = Catalog::open(dir.path())?;
+//! let exp = catalog.create_experiment("sweep", None, &[])?;
+//! let run = catalog.create_run(NewRun {
+//!     experiment_id: Some(exp.clone()),
+//!     run_name: Some("lr-1e-3".into()),
+//!     params: vec![("lr".into(), "0.001".into())],
+//!     ..NewRun::default()
+//! })?;
+//! catalog.set_status(&run.run_id, RunStatus::Finished, None)?;
 //!
-//! let err = validate_metric_key("a\nb").unwrap_err();
-//! assert!(matches!(err, ValidationError::BadCharacter { character: '\n', .. }));
-//! assert!(err.to_string().starts_with(r#"invalid metric key "a\nb": metric keys may contain only"#));
-//! # Ok::<(), ValidationError>(())
+//! // Params are immutable: another value is refused, naming the key and both values.
+//! let err = catalog.log_params(&run.run_id, &[("lr", "0.01")]).unwrap_err();
+//! assert!(err.to_string().contains(r#"param "lr""#));
+//!
+//! let page = catalog.search_runs(&[&exp], Some("params.lr = '0.001'"), ViewType::ActiveOnly,
+//!                                &["attributes.start_time DESC"], 10, None)?;
+//! assert_eq!(page.runs[0].run_name, "lr-1e-3");
+//! assert_eq!(page.runs[0].tags["mlflow.runName"], "lr-1e-3");
+//! # Ok::<(), runlog_catalog::CatalogError>(())
 //! ```
+//!
+//! [`validation`] holds MLflow 3.17's rules for every name a user can choose.
 
+mod catalog;
+mod db;
+mod error;
+mod journal;
+mod model;
+mod ops;
 pub mod validation;
+
+pub use catalog::{
+    CATALOG_FILE, Catalog, EXPERIMENTS_JOURNAL, NewRun, RUN_JOURNAL, now_ms, random_run_id,
+};
+pub use db::SCHEMA_VERSION;
+pub use error::{CatalogError, Result};
+pub use journal::Damage;
+pub use model::{
+    DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME, Experiment, LatestMetric, LifecycleStage, Run,
+    RunStatus, TAG_NOTE, TAG_PARENT_RUN_ID, TAG_RUN_NAME, TAG_SOURCE_NAME, TAG_SOURCE_TYPE,
+    TAG_USER,
+};
+pub use runlog_search::{RunPage, ViewType};

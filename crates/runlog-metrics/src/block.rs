@@ -77,8 +77,9 @@ fn is_f32_exact(v: f64) -> bool {
     ((v as f32) as f64).to_bits() == v.to_bits()
 }
 
-/// Appends the block payload for `pts` (1 ..= u32::MAX points) of `series_id` to `out`.
-pub(crate) fn encode(series_id: u32, pts: &Points, out: &mut Vec<u8>) {
+/// Appends the block payload for `pts` (1 ..= u32::MAX points) of `series_id` to `out`;
+/// returns the block's summary.
+pub(crate) fn encode(series_id: u32, pts: &Points, out: &mut Vec<u8>) -> Summary {
     let n = pts.len();
     debug_assert!(n > 0 && n <= MAX_BLOCK_POINTS);
     let summary = Summary::of_columns(&pts.steps, &pts.timestamps_ms, &pts.values);
@@ -115,6 +116,7 @@ pub(crate) fn encode(series_id: u32, pts: &Points, out: &mut Vec<u8>) {
     } else {
         column::encode(&pts.values, |v: f64| f64_bits_to_ordered(v.to_bits()), out);
     }
+    summary
 }
 
 /// Reusable buffers for encoding and decoding.

@@ -97,7 +97,9 @@ fn compact(
         let mut index = SeriesBlocks::default();
         let mut emit = |pts: &Points, out: &mut BufWriter<File>| {
             rec.clear();
-            record::append(&mut rec, Kind::Block, |o| block::encode(*id, pts, o));
+            record::append(&mut rec, Kind::Block, |o| {
+                block::encode(*id, pts, o);
+            });
             let summary = block::parse_header(&rec[record::HEADER_LEN..])
                 .expect("a block just encoded parses")
                 .summary;

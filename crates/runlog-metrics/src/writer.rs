@@ -32,7 +32,7 @@ use crate::record::{self, Kind};
 use crate::seal;
 use crate::segment::{self, SealedSegment};
 use crate::store::{RunLock, sync_dir};
-use crate::summary::Point;
+use crate::summary::{Point, Summary};
 
 /// Tuning of a [`RunWriter`].
 #[derive(Debug, Clone)]
@@ -50,6 +50,14 @@ pub struct WriterOptions {
     /// Encoded bytes waiting in memory before they are written out without a sync
     /// (default 4 MiB). Bounds the writer's memory.
     pub max_pending_bytes: usize,
+    /// Called after every successful durable flush (explicit, timed or at close) with the
+    /// summary of the points each series received since the previous call, from the thread
+    /// that flushed, while no other flush can run: calls arrive in order. Keep it short; it
+    /// must not call back into the writer.
+    pub on_flush: Option<FlushHook>,
+    /// Checks a series key before [`RunWriter::series`] or [`RunWriter::append_key`] defines
+    /// it; an `Err(why)` is reported as [`Error::InvalidKey`].
+    pub key_check: Option<fn(&str) -> std::result::Result<(), String>>,
     #[doc(hidden)]
     pub faults: Option<crate::fault::FaultPlan>,
 }
@@ -61,8 +69,32 @@ impl Default for WriterOptions {
             segment_bytes: 16 << 20,
             flush_interval: Some(Duration::from_secs(1)),
             max_pending_bytes: 4 << 20,
+            on_flush: None,
+            key_check: None,
             faults: None,
         }
+    }
+}
+
+/// What one series received between two durable flushes, as [`FlushHook`] reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesUpdate {
+    /// The series.
+    pub series: SeriesId,
+    /// Its key.
+    pub key: String,
+    /// The summary of the points it received since the previous report, in arrival order;
+    /// merge it into an earlier summary with [`Summary::merge`].
+    pub summary: Summary,
+}
+
+/// A callback run after every durable flush; see [`WriterOptions::on_flush`].
+#[derive(Clone)]
+pub struct FlushHook(pub Arc<dyn Fn(&[SeriesUpdate]) + Send + Sync>);
+
+impl std::fmt::Debug for FlushHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FlushHook(..)")
     }
 }
 
@@ -125,6 +157,7 @@ struct Encoded {
     series: u32,
     record: Vec<u8>,
     points: Points,
+    summary: Summary,
 }
 
 #[derive(Debug)]
@@ -132,6 +165,8 @@ struct SeriesState {
     key: String,
     /// A series record for this series is in the current segment.
     in_segment: bool,
+    /// Summary of the blocks committed since the last durable flush reported them.
+    fresh: Option<Summary>,
 }
 
 #[derive(Debug)]
@@ -217,6 +252,11 @@ impl State {
                 self.define(e.series);
             }
             self.pending.extend_from_slice(&e.record);
+            let s = &mut self.series[e.series as usize];
+            match &mut s.fresh {
+                Some(f) => f.merge(&e.summary),
+                None => s.fresh = Some(e.summary),
+            }
             self.next_commit += 1;
             let mut points = e.points;
             if self.spare.len() < HELP_AT * 2 {
@@ -247,6 +287,21 @@ impl State {
         for s in &mut self.series {
             s.in_segment = false;
         }
+    }
+
+    /// The fresh summaries of every series, emptied.
+    fn take_updates(&mut self) -> Vec<SeriesUpdate> {
+        let mut out = Vec::new();
+        for (id, s) in self.series.iter_mut().enumerate() {
+            if let Some(summary) = s.fresh.take() {
+                out.push(SeriesUpdate {
+                    series: SeriesId(id as u32),
+                    key: s.key.clone(),
+                    summary,
+                });
+            }
+        }
+        out
     }
 
     fn pending_bytes(&self) -> usize {
@@ -331,6 +386,12 @@ impl RunWriter {
                 ),
             });
         }
+        if let Some(check) = self.shared.opts.key_check {
+            check(key).map_err(|why| Error::InvalidKey {
+                key: key.chars().take(250).collect(),
+                why,
+            })?;
+        }
         let id = b.bufs.len() as u32;
         b.bufs.push(Points::default());
         b.keys.insert(key.to_string(), id);
@@ -338,9 +399,37 @@ impl RunWriter {
         st.series.push(SeriesState {
             key: key.to_string(),
             in_segment: false,
+            fresh: None,
         });
         st.define(id);
         Ok(SeriesId(id))
+    }
+
+    /// Appends one point to the series named `key`, defining it on first use: one lock and one
+    /// hash lookup per point. Never waits for the disk.
+    #[inline]
+    pub fn append_key(&self, key: &str, p: Point) -> Result<()> {
+        self.shared.check()?;
+        {
+            let mut b = self.shared.lock_bufs()?;
+            if let Some(&id) = b.keys.get(key) {
+                let limit = b.block_points;
+                let buf = &mut b.bufs[id as usize];
+                buf.push(p);
+                if buf.len() >= limit {
+                    self.shared.enqueue(&mut b, id)?;
+                }
+                return Ok(());
+            }
+        }
+        let id = self.series(key)?;
+        self.append(id, p)
+    }
+
+    /// The keys of every series of the run, by series id.
+    pub fn keys(&self) -> Vec<String> {
+        let st = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.series.iter().map(|s| s.key.clone()).collect()
     }
 
     /// Appends one point. Never waits for the disk.
@@ -582,13 +671,15 @@ impl Shared {
             .into_iter()
             .map(|job| {
                 let mut record = Vec::with_capacity(job.points.len() * 4 + 256);
+                let mut summary = None;
                 record::append(&mut record, Kind::Block, |o| {
-                    block::encode(job.series, &job.points, o)
+                    summary = Some(block::encode(job.series, &job.points, o));
                 });
                 let e = Encoded {
                     series: job.series,
                     record,
                     points: job.points,
+                    summary: summary.expect("encode ran"),
                 };
                 (job.seq, e)
             })
@@ -632,7 +723,15 @@ impl Shared {
         }
         let mut io = self.io.lock().unwrap_or_else(|e| e.into_inner());
         self.check()?;
-        let chunks = self.state.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let (chunks, updates) = {
+            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let updates = if sync && self.opts.on_flush.is_some() {
+                st.take_updates()
+            } else {
+                Vec::new()
+            };
+            (st.take(), updates)
+        };
         let result = (|| -> io::Result<()> {
             for chunk in chunks {
                 io.write_chunk(&self.dir, chunk, self.opts.block_points)?;
@@ -647,7 +746,13 @@ impl Shared {
             *self.poison.lock().unwrap_or_else(|p| p.into_inner()) = Some(cause);
             self.poisoned.store(true, Ordering::Release);
             Error::io(self.dir.join(segment::file_name(io.segment)), e)
-        })
+        })?;
+        if let Some(hook) = &self.opts.on_flush
+            && !updates.is_empty()
+        {
+            (hook.0)(&updates);
+        }
+        Ok(())
     }
 
     /// The writer's thread: encodes queued blocks, writes pending bytes out when they pile up,
@@ -831,6 +936,7 @@ fn recover(dir: &Path, opts: &WriterOptions) -> Result<(Bufs, State, Io)> {
             state.series.push(SeriesState {
                 key,
                 in_segment: false,
+                fresh: None,
             });
         }
     }
