@@ -26,9 +26,9 @@ impl Filter {
     }
 }
 
-/// The left-hand side of a comparison, read from a run.
+/// The left-hand side of a comparison, read from a run or an experiment.
 #[derive(Clone, Copy)]
-enum Lhs<'a> {
+pub(crate) enum Lhs<'a> {
     Missing,
     Float(f64),
     Int(i64),
@@ -61,21 +61,21 @@ impl Clause {
                         DatasetField::Digest => Some(input.digest.as_str()),
                         DatasetField::Context => input.context.as_deref(),
                     };
-                    value.is_some_and(|v| test(&self.predicate, Lhs::Text(v)))
+                    value.is_some_and(|v| passes(&self.predicate, Lhs::Text(v)))
                 });
             }
         };
-        test(&self.predicate, lhs)
+        passes(&self.predicate, lhs)
     }
 }
 
 /// A string field that may be absent.
-fn text(value: Option<&String>) -> Lhs<'_> {
+pub(crate) fn text(value: Option<&String>) -> Lhs<'_> {
     value.map_or(Lhs::Missing, |s| Lhs::Text(s))
 }
 
-/// Applies `predicate` to a value read from the run.
-fn test(predicate: &Predicate, lhs: Lhs<'_>) -> bool {
+/// Applies `predicate` to a value read from a run or an experiment.
+pub(crate) fn passes(predicate: &Predicate, lhs: Lhs<'_>) -> bool {
     if let Predicate::IsNull { negated } = predicate {
         return matches!(lhs, Lhs::Missing) == !negated;
     }

@@ -181,17 +181,12 @@ pub(crate) fn resolve_identifier(
             } else {
                 &SEARCH_ATTRIBUTE_KEYS
             };
-            if !valid.contains(&key.as_str()) {
-                return Err(SearchError::at(
-                    ErrorKind::InvalidAttribute,
-                    position,
-                    format!(
-                        "Invalid attribute key '{key}' specified. Valid keys are '{}'",
-                        py_set(valid)
-                    ),
-                    "a key without an entity prefix is a run attribute",
-                ));
-            }
+            check_attribute_key(
+                &key,
+                valid,
+                position,
+                "a key without an entity prefix is a run attribute",
+            )?;
         }
         Entity::Dataset if !matches!(key.as_str(), "name" | "digest" | "context") => {
             return Err(SearchError::at(
@@ -207,4 +202,76 @@ pub(crate) fn resolve_identifier(
         _ => {}
     }
     Ok(Identifier { entity, key })
+}
+
+/// Experiment attribute keys a filter may use (`SearchExperimentsUtils`'s
+/// `VALID_SEARCH_ATTRIBUTE_KEYS`), sorted.
+const EXPERIMENT_SEARCH_KEYS: [&str; 3] = ["creation_time", "last_update_time", "name"];
+
+/// Experiment attribute keys an `order_by` may use (`VALID_ORDER_BY_ATTRIBUTE_KEYS`), sorted.
+const EXPERIMENT_ORDER_BY_KEYS: [&str; 4] =
+    ["creation_time", "experiment_id", "last_update_time", "name"];
+
+/// `SearchExperimentsUtils._get_identifier`: splits at the first `.`; the entity, compared as
+/// written (no backticks, no `attributes`), must be `attribute`, `tag` or `tags`; the key loses
+/// one layer of quotes then of backticks, and an attribute key must be one of the experiment's.
+/// There is no alias translation. `position` is where `raw` starts in the parsed text.
+pub(crate) fn resolve_experiment_identifier(
+    raw: &str,
+    position: usize,
+    order_by: bool,
+) -> Result<Identifier, SearchError> {
+    let (entity, key_raw) = match raw.split_once('.') {
+        None => (Entity::Attribute, raw),
+        Some(("attribute", key)) => (Entity::Attribute, key),
+        Some(("tag" | "tags", key)) => (Entity::Tag, key),
+        Some((other, _)) => {
+            return Err(SearchError::at(
+                ErrorKind::InvalidEntity,
+                position,
+                format!(
+                    "Invalid entity type '{other}'. Valid entity types are {}",
+                    "('attribute', 'tag', 'tags')"
+                ),
+                "experiments have tags.<key> and the attributes name, creation_time and \
+                 last_update_time, with or without 'attribute.' (MLflow rejects 'attributes.')",
+            ));
+        }
+    };
+    let key = trim_backticks(strip_quotes(key_raw)).to_owned();
+    if entity == Entity::Attribute {
+        let valid: &[&str] = if order_by {
+            &EXPERIMENT_ORDER_BY_KEYS
+        } else {
+            &EXPERIMENT_SEARCH_KEYS
+        };
+        check_attribute_key(
+            &key,
+            valid,
+            position,
+            "a key without an entity prefix is an experiment attribute",
+        )?;
+    }
+    Ok(Identifier { entity, key })
+}
+
+/// Rejects an attribute `key` that is not in `valid`, with MLflow's message.
+fn check_attribute_key(
+    key: &str,
+    valid: &[&str],
+    position: usize,
+    detail: &str,
+) -> Result<(), SearchError> {
+    if valid.contains(&key) {
+        return Ok(());
+    }
+    Err(SearchError::at(
+        ErrorKind::InvalidAttribute,
+        position,
+        format!(
+            "Invalid attribute key '{key}' specified. Valid keys are '{}'",
+            py_set(valid)
+        ),
+        detail,
+    ))
 }

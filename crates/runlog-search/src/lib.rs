@@ -34,15 +34,23 @@
 //! '0.1'`), this crate rejects it when parsing, so that a bad filter fails even on an empty
 //! experiment.
 //!
+//! Experiments are searched the same way, with MLflow's `search_experiments` rules: fill one
+//! [`ExperimentView`] per experiment and use [`ExperimentFilter`], [`ExperimentOrderBy`] and
+//! [`search_experiments`]. The filter language is the run one with other keys (`name`,
+//! `creation_time`, `last_update_time`, `tags.<key>`); the default order is newest first.
+//!
 //! Inside, one module per concept: a lexer that cuts text where MLflow's `sqlparse` cuts it,
 //! the parser that builds a [`Filter`] out of [`Clause`]s (a [`Subject`] and a
 //! [`Predicate`]), the evaluator behind [`Filter::matches`], `LIKE` matching
 //! ([`LikePattern`]), ordering ([`OrderBy`], [`sort_runs`]) and paging
-//! ([`encode_page_token`], [`search`]).
+//! ([`encode_page_token`], [`search`]); experiments add their keys, evaluation and order on
+//! top of the same pieces.
 
 mod ast;
 mod error;
 mod eval;
+mod experiment;
+mod experiment_search;
 mod ident;
 mod lexer;
 mod order;
@@ -56,6 +64,12 @@ mod search;
 
 pub use ast::{Attribute, Clause, DatasetField, Filter, NumOp, Number, Predicate, Subject};
 pub use error::{ErrorKind, SearchError};
+pub use experiment::{
+    ExperimentAttribute, ExperimentClause, ExperimentFilter, ExperimentSubject, ExperimentView,
+};
+pub use experiment_search::{
+    ExperimentOrderBy, ExperimentPage, search_experiments, sort_experiments,
+};
 pub use order::{OrderBy, natural_order, sort_runs};
 pub use paging::{decode_page_token, encode_page_token};
 pub use pattern::LikePattern;

@@ -45,90 +45,28 @@ impl OrderBy {
     /// be parsed.", "Invalid ordering key in order_by clause …", "Invalid entity type …",
     /// "Invalid attribute key …").
     pub fn parse(text: &str) -> Result<OrderBy, SearchError> {
-        let unparsable = |at: usize, detail: &str| {
-            SearchError::at(
-                ErrorKind::InvalidOrderBy,
-                at,
-                format!("Invalid order_by clause '{text}'. Could not be parsed."),
-                detail,
-            )
-        };
-        if text.is_empty() {
-            return Err(unparsable(0, "the clause is empty"));
-        }
-        if text.starts_with(is_space) || text.ends_with(is_space) {
-            let at = if text.starts_with(is_space) {
-                0
-            } else {
-                text.trim_end_matches(is_space).len()
-            };
-            return Err(unparsable(at, "remove the surrounding whitespace"));
-        }
-        let tokens = lex(text);
-        let mut cursor = Cursor::new(text, &tokens);
-        let ident = cursor
-            .identifier()
-            .map_err(|e| unparsable(e.position().unwrap_or(0), "expected a key"))?;
-        let mut direction = None;
-        if !cursor.at_end() {
-            let space_at = cursor.offset();
-            if cursor.peek().is_none_or(|t| t.kind != Kind::Space) {
-                return Err(unparsable(
-                    space_at,
-                    "expected a space and ASC or DESC after the key",
-                ));
-            }
-            cursor.skip_space();
-            let Some(word) = cursor.peek().filter(|t| t.kind == Kind::Word) else {
-                return Err(unparsable(
-                    cursor.offset(),
-                    "expected ASC or DESC after the key",
-                ));
-            };
-            cursor.advance();
-            if !cursor.at_end() {
-                return Err(unparsable(
-                    cursor.offset(),
-                    "expected nothing after the direction",
-                ));
-            }
-            direction = Some(word);
-        }
-        let (key_text, ascending) = match direction {
-            None => (ident.text.to_owned(), true),
-            Some(word) => {
-                let ascending = if word.text.eq_ignore_ascii_case("asc") {
-                    true
-                } else if word.text.eq_ignore_ascii_case("desc") {
-                    false
-                } else {
-                    return Err(SearchError::at(
-                        ErrorKind::InvalidOrderBy,
-                        word.start,
-                        format!("Invalid ordering key in order_by clause '{text}'."),
-                        &format!("the direction must be ASC or DESC, not {}", word.text),
-                    ));
-                };
-                // MLflow splits "key DIR" with `shlex` (backticks turned into double quotes)
-                // and uses the dequoted key.
-                let dequoted = shlex_dequote(&ident.text.replace('`', "\""))
-                    .ok_or_else(|| unparsable(ident.start, "a quote in the key is never closed"))?;
-                (dequoted, ascending)
-            }
-        };
-        let identifier = resolve_identifier(key_text.trim_matches(is_space), ident.start, true)?;
+        let key = split_order_by(text)?;
+        let identifier = resolve_identifier(&key.text, key.start, true)?;
         if identifier.entity == Entity::Dataset {
             return Err(SearchError::at(
                 ErrorKind::InvalidOrderBy,
-                ident.start,
+                key.start,
                 "Invalid order_by entity type 'dataset'",
                 "runs cannot be ordered by dataset fields",
             ));
         }
-        let subject = identifier
-            .subject()
-            .ok_or_else(|| unparsable(ident.start, "the key names nothing a run has"))?;
-        Ok(OrderBy { subject, ascending })
+        let subject = identifier.subject().ok_or_else(|| {
+            SearchError::at(
+                ErrorKind::InvalidOrderBy,
+                key.start,
+                format!("Invalid order_by clause '{text}'. Could not be parsed."),
+                "the key names nothing a run has",
+            )
+        })?;
+        Ok(OrderBy {
+            subject,
+            ascending: key.ascending,
+        })
     }
 
     /// Orders two runs by this clause alone (`Equal` when they tie).
@@ -142,6 +80,99 @@ impl OrderBy {
             (rank, _, _) => rank,
         }
     }
+}
+
+/// The key and direction of one `order_by` element, before the key is resolved.
+pub(crate) struct OrderKey {
+    /// The key as MLflow passes it to `_get_identifier` (dequoted by `shlex` when a
+    /// direction follows it, trimmed).
+    pub(crate) text: String,
+    /// The byte offset where the key starts.
+    pub(crate) start: usize,
+    /// `true` for ASC (the default), `false` for DESC.
+    pub(crate) ascending: bool,
+}
+
+/// MLflow's `_parse_order_by_string`, shared by runs and experiments: one key, optionally
+/// followed by one space-separated `ASC` or `DESC` in any case. A comma, or whitespace
+/// before or after the element, is an error.
+pub(crate) fn split_order_by(text: &str) -> Result<OrderKey, SearchError> {
+    let unparsable = |at: usize, detail: &str| {
+        SearchError::at(
+            ErrorKind::InvalidOrderBy,
+            at,
+            format!("Invalid order_by clause '{text}'. Could not be parsed."),
+            detail,
+        )
+    };
+    if text.is_empty() {
+        return Err(unparsable(0, "the clause is empty"));
+    }
+    if text.starts_with(is_space) || text.ends_with(is_space) {
+        let at = if text.starts_with(is_space) {
+            0
+        } else {
+            text.trim_end_matches(is_space).len()
+        };
+        return Err(unparsable(at, "remove the surrounding whitespace"));
+    }
+    let tokens = lex(text);
+    let mut cursor = Cursor::new(text, &tokens);
+    let ident = cursor
+        .identifier()
+        .map_err(|e| unparsable(e.position().unwrap_or(0), "expected a key"))?;
+    let mut direction = None;
+    if !cursor.at_end() {
+        let space_at = cursor.offset();
+        if cursor.peek().is_none_or(|t| t.kind != Kind::Space) {
+            return Err(unparsable(
+                space_at,
+                "expected a space and ASC or DESC after the key",
+            ));
+        }
+        cursor.skip_space();
+        let Some(word) = cursor.peek().filter(|t| t.kind == Kind::Word) else {
+            return Err(unparsable(
+                cursor.offset(),
+                "expected ASC or DESC after the key",
+            ));
+        };
+        cursor.advance();
+        if !cursor.at_end() {
+            return Err(unparsable(
+                cursor.offset(),
+                "expected nothing after the direction",
+            ));
+        }
+        direction = Some(word);
+    }
+    let (key_text, ascending) = match direction {
+        None => (ident.text.to_owned(), true),
+        Some(word) => {
+            let ascending = if word.text.eq_ignore_ascii_case("asc") {
+                true
+            } else if word.text.eq_ignore_ascii_case("desc") {
+                false
+            } else {
+                return Err(SearchError::at(
+                    ErrorKind::InvalidOrderBy,
+                    word.start,
+                    format!("Invalid ordering key in order_by clause '{text}'."),
+                    &format!("the direction must be ASC or DESC, not {}", word.text),
+                ));
+            };
+            // MLflow splits "key DIR" with `shlex` (backticks turned into double quotes)
+            // and uses the dequoted key.
+            let dequoted = shlex_dequote(&ident.text.replace('`', "\""))
+                .ok_or_else(|| unparsable(ident.start, "a quote in the key is never closed"))?;
+            (dequoted, ascending)
+        }
+    };
+    Ok(OrderKey {
+        text: key_text.trim_matches(is_space).to_owned(),
+        start: ident.start,
+        ascending,
+    })
 }
 
 /// The natural order of search results: `start_time` descending, then `run_id` ascending.
@@ -188,7 +219,7 @@ impl SortValue<'_> {
 }
 
 /// A present, non-NaN sort value.
-enum Value<'a> {
+pub(crate) enum Value<'a> {
     Float(f64),
     Int(i64),
     Text(&'a str),
@@ -196,7 +227,7 @@ enum Value<'a> {
 
 impl Value<'_> {
     /// Compares two values of the same key the way Python does.
-    fn cmp_to(&self, other: &Self) -> Ordering {
+    pub(crate) fn cmp_to(&self, other: &Self) -> Ordering {
         match (self, other) {
             (Value::Float(x), Value::Float(y)) => x.partial_cmp(y).unwrap_or(Ordering::Equal),
             (Value::Int(x), Value::Int(y)) => x.cmp(y),

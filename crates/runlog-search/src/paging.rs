@@ -40,6 +40,34 @@ pub fn decode_page_token(token: &str) -> Result<usize, SearchError> {
     Ok(offset)
 }
 
+/// The shared tail of `search_runs` and `search_experiments`: keeps the `items` that pass
+/// `keep` (as they are read), sorts them with `sort`, and returns the `max_results` items from
+/// the offset in `page_token` (no token, or MLflow's empty token, starts at 0) with the token
+/// for the next page when more items remain (`SearchUtils.paginate`: an exact multiple of the
+/// page size ends without an empty page).
+pub(crate) fn select_page<R>(
+    items: impl IntoIterator<Item = R>,
+    keep: impl FnMut(&R) -> bool,
+    sort: impl FnOnce(&mut [R]),
+    max_results: usize,
+    page_token: Option<&str>,
+) -> Result<(Vec<R>, Option<String>), SearchError> {
+    let offset = match page_token {
+        None | Some("") => 0,
+        Some(token) => decode_page_token(token)?,
+    };
+    let mut selected: Vec<R> = items.into_iter().filter(keep).collect();
+    sort(&mut selected);
+    let end = offset.saturating_add(max_results);
+    let next_page_token = (end < selected.len()).then(|| encode_page_token(end));
+    let page = selected
+        .into_iter()
+        .skip(offset)
+        .take(max_results)
+        .collect();
+    Ok((page, next_page_token))
+}
+
 /// Standard base64 with padding.
 fn base64_encode(data: &[u8]) -> String {
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);

@@ -33,25 +33,51 @@ impl Filter {
     /// Returns a [`SearchError`] whose message starts with MLflow's wording for the mistake and
     /// whose [`SearchError::position`] is the byte offset where it was found.
     pub fn parse(text: &str) -> Result<Filter, SearchError> {
-        if text.is_empty() {
-            return Ok(Filter::match_all());
-        }
-        let tokens = lex(text);
-        if tokens.iter().all(|t| t.kind == Kind::Space) {
-            return Err(SearchError::at(
-                ErrorKind::InvalidClause,
-                0,
-                format!("Invalid filter '{text}'. Could not be parsed."),
-                "the filter holds only whitespace; pass an empty filter to match every run",
-            ));
-        }
-        let raw = Cursor::new(text, &tokens).clauses()?;
-        let clauses = raw
+        let clauses = split_clauses(text, &RUN_KEYS)?
             .iter()
             .map(resolve_clause)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Filter { clauses })
     }
+}
+
+/// How the error messages of the first pass describe the keys of one filter language.
+pub(crate) struct KeyHints {
+    /// A key of the language, e.g. `metrics.acc`.
+    pub(crate) key: &'static str,
+    /// A whole comparison, e.g. `metrics.acc > 0.5`.
+    pub(crate) comparison: &'static str,
+    /// What a left side may be.
+    pub(crate) left_sides: &'static str,
+}
+
+/// The hints for `search_runs` filters.
+pub(crate) const RUN_KEYS: KeyHints = KeyHints {
+    key: "metrics.acc",
+    comparison: "metrics.acc > 0.5",
+    left_sides: "an attribute or metrics.<key>, params.<key>, tags.<key>",
+};
+
+/// First pass, shared by every filter language: cuts `text` into raw clauses
+/// (`identifier comparator value`, joined by `AND`). The empty string gives no clauses;
+/// whitespace alone is an error, as in MLflow.
+pub(crate) fn split_clauses<'a>(
+    text: &'a str,
+    hints: &'static KeyHints,
+) -> Result<Vec<RawClause<'a>>, SearchError> {
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    let tokens = lex(text);
+    if tokens.iter().all(|t| t.kind == Kind::Space) {
+        return Err(SearchError::at(
+            ErrorKind::InvalidClause,
+            0,
+            format!("Invalid filter '{text}'. Could not be parsed."),
+            "the filter holds only whitespace; pass an empty filter to match everything",
+        ));
+    }
+    Cursor::new(text, &tokens).with_hints(hints).clauses()
 }
 
 /// The comparator of a raw clause.
@@ -129,12 +155,23 @@ pub(crate) struct Cursor<'t, 'a> {
     src: &'a str,
     tokens: &'t [Token<'a>],
     i: usize,
+    hints: &'static KeyHints,
 }
 
 impl<'t, 'a> Cursor<'t, 'a> {
     /// A cursor at the first of `tokens`, which were cut from `src`.
     pub(crate) fn new(src: &'a str, tokens: &'t [Token<'a>]) -> Self {
-        Cursor { src, tokens, i: 0 }
+        Cursor {
+            src,
+            tokens,
+            i: 0,
+            hints: &RUN_KEYS,
+        }
+    }
+
+    /// The same cursor, describing keys with `hints` in its errors.
+    pub(crate) fn with_hints(self, hints: &'static KeyHints) -> Self {
+        Cursor { hints, ..self }
     }
 
     /// The current token, if any.
@@ -246,12 +283,15 @@ impl<'t, 'a> Cursor<'t, 'a> {
                         "Invalid comparison clause. Expected 'Identifier' found '{}'",
                         tok.text
                     ),
-                    "the left side must be an attribute or metrics.<key>, params.<key>, tags.<key>",
+                    &format!("the left side must be {}", self.hints.left_sides),
                 )
             }
             _ => clause(
                 tok.text,
-                "expected a comparison such as metrics.acc > 0.5, or AND",
+                &format!(
+                    "expected a comparison such as {}, or AND",
+                    self.hints.comparison
+                ),
             ),
         }
     }
@@ -329,7 +369,7 @@ impl<'t, 'a> Cursor<'t, 'a> {
                     ErrorKind::InvalidComparison,
                     self.offset(),
                     "Invalid comparison clause. Expected 'Identifier'",
-                    "expected a key such as metrics.acc",
+                    &format!("expected a key such as {}", self.hints.key),
                 )
             })?;
         self.i += 1;

@@ -18,7 +18,25 @@ enum Operand {
     List(Vec<String>),
 }
 
-/// Second pass: validates one raw clause and turns it into a [`Clause`].
+/// What the second pass needs to know about a filter language beyond its keys.
+pub(crate) struct ValueRules {
+    /// Attribute keys that hold numbers (MLflow's `NUMERIC_ATTRIBUTES`).
+    pub(crate) numeric_attributes: &'static [&'static str],
+    /// Whether an integer literal compared with a numeric attribute stays an integer (runs:
+    /// `int(value)`) or becomes a float (experiments: `float(value)`).
+    pub(crate) exact_integers: bool,
+    /// The entities that take `IS NULL`, as MLflow's message names them.
+    pub(crate) null_check_entities: &'static str,
+}
+
+/// The rules of `search_runs` filters.
+const RUN_VALUES: ValueRules = ValueRules {
+    numeric_attributes: &["start_time", "end_time", "created", "Created"],
+    exact_integers: true,
+    null_check_entities: "tags and params",
+};
+
+/// Second pass: validates one raw clause of a run filter and turns it into a [`Clause`].
 pub(crate) fn resolve_clause(raw: &RawClause<'_>) -> Result<Clause, SearchError> {
     let ident = resolve_identifier(raw.ident.text, raw.ident.start, false)?;
     let subject = ident.subject().ok_or_else(|| {
@@ -29,13 +47,25 @@ pub(crate) fn resolve_clause(raw: &RawClause<'_>) -> Result<Clause, SearchError>
             "",
         )
     })?;
+    let predicate = resolve_predicate(raw, &ident, &RUN_VALUES)?;
+    Ok(Clause { subject, predicate })
+}
+
+/// Checks the value and the comparator of `raw`, whose key resolved to `ident`, and builds
+/// the predicate. Shared by every filter language; `rules` holds what differs.
+pub(crate) fn resolve_predicate(
+    raw: &RawClause<'_>,
+    ident: &Identifier,
+    rules: &ValueRules,
+) -> Result<Predicate, SearchError> {
     let Some((class, value)) = raw.value else {
         if !matches!(ident.entity, Entity::Param | Entity::Tag) {
             return Err(SearchError::at(
                 ErrorKind::InvalidNullCheck,
                 raw.comparator_at,
                 format!(
-                    "IS NULL / IS NOT NULL is only supported for tags and params, not for '{}' '{}'",
+                    "IS NULL / IS NOT NULL is only supported for {}, not for '{}' '{}'",
+                    rules.null_check_entities,
                     ident.entity.name(),
                     ident.key
                 ),
@@ -43,18 +73,19 @@ pub(crate) fn resolve_clause(raw: &RawClause<'_>) -> Result<Clause, SearchError>
             ));
         }
         let negated = raw.comparator == Comparator::IsNotNull;
-        return Ok(Clause {
-            subject,
-            predicate: Predicate::IsNull { negated },
-        });
+        return Ok(Predicate::IsNull { negated });
     };
-    let operand = operand(&ident, class, value)?;
-    let predicate = predicate(&ident, &raw.comparator, raw.comparator_at, operand)?;
-    Ok(Clause { subject, predicate })
+    let operand = operand(ident, class, value, rules)?;
+    predicate(ident, &raw.comparator, raw.comparator_at, operand, rules)
 }
 
 /// `SearchUtils._get_value`: checks that the value has the type the entity needs.
-fn operand(ident: &Identifier, class: ValueClass, value: Span<'_>) -> Result<Operand, SearchError> {
+fn operand(
+    ident: &Identifier,
+    class: ValueClass,
+    value: Span<'_>,
+    rules: &ValueRules,
+) -> Result<Operand, SearchError> {
     let raw = value.text;
     let error = |kind: ErrorKind, message: String, detail: &str| {
         SearchError::at(kind, value.start, message, detail)
@@ -111,14 +142,12 @@ fn operand(ident: &Identifier, class: ValueClass, value: Span<'_>) -> Result<Ope
             ),
             "",
         )),
-        Entity::Attribute
-            if matches!(
-                ident.key.as_str(),
-                "start_time" | "end_time" | "created" | "Created"
-            ) =>
-        {
+        Entity::Attribute if rules.numeric_attributes.contains(&ident.key.as_str()) => {
             match class {
-                ValueClass::Int => Ok(Operand::Number(Number::Int(parse_int(raw)))),
+                ValueClass::Int if rules.exact_integers => {
+                    Ok(Operand::Number(Number::Int(parse_int(raw))))
+                }
+                ValueClass::Int => Ok(Operand::Number(Number::Float(parse_float(raw)))),
                 ValueClass::Float => Ok(Operand::Number(Number::Float(parse_float(raw)))),
                 _ => Err(error(
                     ErrorKind::InvalidValue,
@@ -178,13 +207,11 @@ fn predicate(
     comparator: &Comparator,
     at: usize,
     operand: Operand,
+    rules: &ValueRules,
 ) -> Result<Predicate, SearchError> {
     let numeric = ident.entity == Entity::Metric
         || (ident.entity == Entity::Attribute
-            && matches!(
-                ident.key.as_str(),
-                "start_time" | "end_time" | "created" | "Created"
-            ));
+            && rules.numeric_attributes.contains(&ident.key.as_str()));
     let allowed: &[&str] = if numeric {
         &["=", "!=", "<", "<=", ">", ">="]
     } else if matches!(ident.entity, Entity::Param | Entity::Tag) {

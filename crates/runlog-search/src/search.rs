@@ -9,7 +9,7 @@ use std::borrow::Borrow;
 use crate::ast::Filter;
 use crate::error::{ErrorKind, SearchError};
 use crate::order::{OrderBy, sort_runs};
-use crate::paging::{decode_page_token, encode_page_token};
+use crate::paging::select_page;
 use crate::run::RunView;
 
 /// The largest `max_results` MLflow accepts (`SEARCH_MAX_RESULTS_THRESHOLD`).
@@ -122,26 +122,16 @@ where
             ),
         ));
     }
-    // MLflow treats an empty token like no token.
-    let offset = match page_token {
-        None | Some("") => 0,
-        Some(token) => decode_page_token(token)?,
-    };
-    let mut selected: Vec<R> = runs
-        .into_iter()
-        .filter(|r| {
+    let (runs, next_page_token) = select_page(
+        runs,
+        |r| {
             let run = r.borrow();
             view.includes(&run.lifecycle_stage) && filter.is_none_or(|f| f.matches(run))
-        })
-        .collect();
-    sort_runs(&mut selected, order_by);
-    let end = offset.saturating_add(max_results);
-    let next_page_token = (end < selected.len()).then(|| encode_page_token(end));
-    let runs: Vec<R> = selected
-        .into_iter()
-        .skip(offset)
-        .take(max_results)
-        .collect();
+        },
+        |selected| sort_runs(selected, order_by),
+        max_results,
+        page_token,
+    )?;
     Ok(RunPage {
         runs,
         next_page_token,

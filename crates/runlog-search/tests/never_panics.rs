@@ -3,7 +3,10 @@
 //! The case count comes from `RUNLOG_PROPTEST_CASES` (default 256).
 
 use proptest::prelude::*;
-use runlog_search::{DatasetInput, Filter, OrderBy, RunView, ViewType, decode_page_token, search};
+use runlog_search::{
+    DatasetInput, ExperimentFilter, ExperimentOrderBy, ExperimentView, Filter, OrderBy, RunView,
+    ViewType, decode_page_token, search, search_experiments,
+};
 
 fn cases() -> u32 {
     std::env::var("RUNLOG_PROPTEST_CASES")
@@ -27,6 +30,12 @@ fn fragment() -> impl Strategy<Value = String> {
         Just("end_time".to_owned()),
         Just("dataset.name".to_owned()),
         Just("created".to_owned()),
+        Just("name".to_owned()),
+        Just("attribute.name".to_owned()),
+        Just("creation_time".to_owned()),
+        Just("last_update_time".to_owned()),
+        Just("experiment_id".to_owned()),
+        Just("tag.`k e y`".to_owned()),
         Just("=".to_owned()),
         Just("!=".to_owned()),
         Just("<=".to_owned()),
@@ -93,6 +102,25 @@ fn sample_runs() -> Vec<RunView> {
     vec![a, b]
 }
 
+fn sample_experiments() -> Vec<ExperimentView> {
+    let mut a = ExperimentView {
+        experiment_id: "10".into(),
+        name: "Über sweep\n".into(),
+        lifecycle_stage: "active".into(),
+        creation_time: Some(i64::MAX),
+        last_update_time: Some(i64::MIN),
+        ..ExperimentView::default()
+    };
+    a.tags.insert("t".into(), "x_y%".into());
+    a.tags.insert("k e y".into(), String::new());
+    let b = ExperimentView {
+        experiment_id: "9".into(),
+        lifecycle_stage: "deleted".into(),
+        ..ExperimentView::default()
+    };
+    vec![a, b]
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
@@ -130,5 +158,37 @@ proptest! {
     #[test]
     fn page_tokens_never_panic(text in "\\PC{0,48}") {
         let _ = decode_page_token(&text);
+    }
+
+    #[test]
+    fn experiment_filter_parse_never_panics(
+        text in prop_oneof!["\\PC{0,64}".boxed(), ".{0,64}".boxed()],
+    ) {
+        if let Ok(filter) = ExperimentFilter::parse(&text) {
+            for experiment in &sample_experiments() {
+                let _ = filter.matches(experiment);
+            }
+        }
+    }
+
+    #[test]
+    fn near_valid_experiment_filters_search_without_panicking(text in soup()) {
+        if let Ok(filter) = ExperimentFilter::parse(&text) {
+            let all = sample_experiments();
+            let page = search_experiments(&all, Some(&filter), &[], ViewType::All, 10, None);
+            prop_assert!(page.is_ok());
+        }
+    }
+
+    #[test]
+    fn experiment_order_by_parse_never_panics(
+        text in prop_oneof!["\\PC{0,40}".boxed(), soup().boxed()],
+        max_results in 0usize..60_000,
+    ) {
+        if let Ok(order) = ExperimentOrderBy::parse(&text) {
+            let all = sample_experiments();
+            let page = search_experiments(&all, None, &[order], ViewType::All, max_results, None);
+            prop_assert_eq!(page.is_ok(), (1..=50_000).contains(&max_results));
+        }
     }
 }
