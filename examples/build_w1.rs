@@ -1,7 +1,7 @@
 //! Development helper: writes `copies` × W1 into a store. `cargo run --release --example build_w1 -- <dir> [copies]`
 use runlog::{MetricStore, Point, WriterOptions};
 use runlog_workloads::{W1, W1_KEYS, W1_STEPS};
-fn main() -> runlog::Result<()> {
+fn main() -> runlog::metrics::Result<()> {
     let mut args = std::env::args().skip(1);
     let dir = args.next().expect("usage: build_w1 <dir> [copies]");
     let copies: u64 = args.next().map_or(1, |s| s.parse().expect("copies"));

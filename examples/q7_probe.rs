@@ -1,6 +1,6 @@
 //! Development probe for Q7: opens a W1 store repeatedly and answers Q2.
 //! `cargo run --release --example q7_probe -- <store dir> [iterations]`
-fn main() -> runlog::Result<()> {
+fn main() -> runlog::metrics::Result<()> {
     let mut args = std::env::args().skip(1);
     let dir = args
         .next()

@@ -5,7 +5,7 @@ use runlog::{MetricStore, Point, WriterOptions};
 use runlog_workloads::{W1, W1_KEYS};
 use std::time::Instant;
 
-fn main() -> runlog::Result<()> {
+fn main() -> runlog::metrics::Result<()> {
     let steps: u64 = std::env::args()
         .nth(1)
         .map(|s| s.parse().expect("steps must be a number"))

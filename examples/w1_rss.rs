@@ -16,7 +16,7 @@ fn vm_hwm_kib() -> u64 {
         .unwrap_or(0)
 }
 
-fn main() -> runlog::Result<()> {
+fn main() -> runlog::metrics::Result<()> {
     let steps: u64 = std::env::args()
         .nth(1)
         .map(|s| s.parse().expect("STEPS must be a number"))

@@ -4,8 +4,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use runlog::metrics::Error;
 use runlog::metrics::verify_run;
-use runlog::{Error, MetricStore, Point, Points, RunReader, WriterOptions};
+use runlog::{MetricStore, Point, Points, RunReader, WriterOptions};
 use runlog_workloads::SplitMix64;
 
 use crate::common::assert_points;

@@ -1,7 +1,8 @@
 //! Injected I/O failures: a clear error, a poisoned writer, and earlier flushed data intact.
 
+use runlog::metrics::Error;
 use runlog::metrics::{FaultPlan, verify_run};
-use runlog::{Error, MetricStore, Point, WriterOptions};
+use runlog::{MetricStore, Point, WriterOptions};
 
 use crate::common::assert_points;
 

@@ -4,6 +4,7 @@ mod common;
 mod compaction;
 mod corruption;
 mod crash;
+mod facade;
 mod fixture;
 mod io_failure;
 mod model;

@@ -3,7 +3,8 @@
 
 use std::process::Command;
 
-use runlog::{Error, MetricStore, Point, WriterOptions};
+use runlog::metrics::Error;
+use runlog::{MetricStore, Point, WriterOptions};
 
 const CHILD_ENV: &str = "RUNLOG_PROCESS_CHILD_DIR";
 

@@ -111,6 +111,46 @@ fn parse_experiment_id(id: &str) -> Result<u64> {
         .map_err(|_| CatalogError::experiment_not_found(id))
 }
 
+impl NewRun {
+    /// A run in experiment `experiment_id`.
+    pub fn in_experiment(experiment_id: impl Into<String>) -> NewRun {
+        NewRun {
+            experiment_id: Some(experiment_id.into()),
+            ..NewRun::default()
+        }
+    }
+
+    /// Names the run.
+    pub fn name(mut self, name: impl Into<String>) -> NewRun {
+        self.run_name = Some(name.into());
+        self
+    }
+
+    /// Adds a param.
+    pub fn param(mut self, key: impl Into<String>, value: impl ToString) -> NewRun {
+        self.params.push((key.into(), value.to_string()));
+        self
+    }
+
+    /// Adds a tag.
+    pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> NewRun {
+        self.tags.push((key.into(), value.into()));
+        self
+    }
+
+    /// Makes it a nested run of `parent_run_id`.
+    pub fn parent(mut self, parent_run_id: impl Into<String>) -> NewRun {
+        self.parent_run_id = Some(parent_run_id.into());
+        self
+    }
+
+    /// Sets the start time (ms since the epoch).
+    pub fn start_time(mut self, start_time_ms: i64) -> NewRun {
+        self.start_time = Some(start_time_ms);
+        self
+    }
+}
+
 impl Catalog {
     /// Opens the catalog of the store at `root` for reading and writing, creating it when it
     /// does not exist; a missing catalog is rebuilt from the journals and run folders.
@@ -972,8 +1012,8 @@ impl Catalog {
         })
     }
 
-    /// Sets a run's status; a terminal status records `end_time` (default: now); RUNNING
-    /// clears it.
+    /// Sets a run's status; a terminal status records `end_time` (default: now). As in
+    /// MLflow, setting RUNNING again (resuming) keeps the previous end time.
     pub fn set_status(&self, run_id: &str, status: RunStatus, end_time: Option<i64>) -> Result<()> {
         let end_time = if status.is_terminated() {
             Some(end_time.unwrap_or_else(now_ms))
@@ -1229,20 +1269,9 @@ fn latest_from_segments(dir: &Path) -> Vec<(String, LatestMetric)> {
     out
 }
 
-/// A fresh run id: 32 lowercase hex digits from the OS's random source.
+/// A fresh run id: 32 lowercase hex digits, a random UUID as MLflow makes them.
 pub fn random_run_id() -> String {
-    let mut bytes = [0u8; 16];
-    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
-        use std::io::Read;
-        let _ = f.read_exact(&mut bytes);
-    }
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    // Mixed with time and pid in case the random source is unavailable.
-    let mix = t ^ ((std::process::id() as u128) << 64);
-    let v = u128::from_le_bytes(bytes) ^ mix;
-    format!("{v:032x}")
+    uuid::Uuid::new_v4().simple().to_string()
 }
 
 const ADJECTIVES: [&str; 16] = [

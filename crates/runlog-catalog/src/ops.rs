@@ -184,12 +184,11 @@ impl RunOp {
                 r.tags.remove(key);
             }
             RunOp::Status { status, end_time } => {
+                // As MLflow's `update_run_info`: a resumed run (RUNNING again) keeps its
+                // previous end time.
                 r.status = *status;
                 if end_time.is_some() {
                     r.end_time = *end_time;
-                }
-                if *status == RunStatus::Running {
-                    r.end_time = None;
                 }
             }
             RunOp::Rename { name } => {

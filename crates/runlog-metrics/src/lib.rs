@@ -51,7 +51,7 @@ pub use reader::{Axis, Bucket, RunReader};
 pub use segment::SEGMENT_VERSION;
 pub use store::{MetricStore, STORE_VERSION, check_run_id};
 pub use summary::{Point, Summary};
-pub use writer::{FlushHook, RunWriter, SeriesId, SeriesUpdate, WriterOptions};
+pub use writer::{FlushFn, FlushHook, KeyCheck, RunWriter, SeriesId, SeriesUpdate, WriterOptions};
 
 #[doc(hidden)]
 pub use fault::FaultPlan;

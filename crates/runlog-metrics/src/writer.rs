@@ -57,7 +57,7 @@ pub struct WriterOptions {
     pub on_flush: Option<FlushHook>,
     /// Checks a series key before [`RunWriter::series`] or [`RunWriter::append_key`] defines
     /// it; an `Err(why)` is reported as [`Error::InvalidKey`].
-    pub key_check: Option<fn(&str) -> std::result::Result<(), String>>,
+    pub key_check: Option<KeyCheck>,
     #[doc(hidden)]
     pub faults: Option<crate::fault::FaultPlan>,
 }
@@ -90,7 +90,13 @@ pub struct SeriesUpdate {
 
 /// A callback run after every durable flush; see [`WriterOptions::on_flush`].
 #[derive(Clone)]
-pub struct FlushHook(pub Arc<dyn Fn(&[SeriesUpdate]) + Send + Sync>);
+pub struct FlushHook(pub Arc<FlushFn>);
+
+/// The function inside a [`FlushHook`].
+pub type FlushFn = dyn Fn(&[SeriesUpdate]) + Send + Sync;
+
+/// A check of series keys; see [`WriterOptions::key_check`]. `Err` says what is wrong.
+pub type KeyCheck = fn(&str) -> std::result::Result<(), String>;
 
 impl std::fmt::Debug for FlushHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
