@@ -2,6 +2,7 @@
 # Short fuzzing smoke run of every target in fuzz/, on the stable toolchain (no sanitizer).
 #
 #   FUZZ_SECONDS=20 bash fuzz/smoke.sh        # from anywhere; 20 s per target is the default
+#   bash fuzz/smoke.sh filter_parser          # only the named targets
 #
 # For each target: replays fuzz/regressions/<target>-* (saved crashes, once each), then fuzzes
 # for FUZZ_SECONDS seconds from fuzz/corpus/<target> (kept between runs, git-ignored) plus the
@@ -12,7 +13,10 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
-TARGETS=(record_decoder block_decoder codec_roundtrip)
+TARGETS=(record_decoder block_decoder codec_roundtrip filter_parser)
+if (($#)); then
+    TARGETS=("$@")
+fi
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "== installing cargo-fuzz"
@@ -22,7 +26,11 @@ cargo fuzz --version
 
 start=$SECONDS
 echo "== building ${TARGETS[*]} (sanitizer: none)"
-cargo fuzz build -s none
+if (($#)); then
+    for t in "${TARGETS[@]}"; do cargo fuzz build -s none "$t"; done
+else
+    cargo fuzz build -s none
+fi
 echo "== build: $((SECONDS - start)) s"
 
 mkdir -p fuzz/artifacts
