@@ -47,6 +47,8 @@ pub struct NewRun {
     pub parent_run_id: Option<String>,
     /// The initial status (default RUNNING).
     pub status: Option<RunStatus>,
+    /// Where its artifacts go (default: `<experiment artifact location>/<run_id>/artifacts`).
+    pub artifact_uri: Option<String>,
     /// Tags to set.
     pub tags: Vec<(String, String)>,
     /// Params to log.
@@ -495,6 +497,30 @@ impl Catalog {
         artifact_location: Option<&str>,
         tags: &[(&str, &str)],
     ) -> Result<String> {
+        self.create_experiment_inner(None, name, artifact_location, tags)
+    }
+
+    /// Creates an experiment with a chosen id (decimal), as an importer of existing MLflow
+    /// data needs; later ids continue above the largest one. Fails if the id or the name is
+    /// taken.
+    pub fn create_experiment_with_id(
+        &self,
+        experiment_id: &str,
+        name: &str,
+        artifact_location: Option<&str>,
+        tags: &[(&str, &str)],
+    ) -> Result<String> {
+        let id = parse_experiment_id(experiment_id)?;
+        self.create_experiment_inner(Some(id), name, artifact_location, tags)
+    }
+
+    fn create_experiment_inner(
+        &self,
+        chosen: Option<u64>,
+        name: &str,
+        artifact_location: Option<&str>,
+        tags: &[(&str, &str)],
+    ) -> Result<String> {
         validation::validate_experiment_name(name)?;
         for (k, v) in tags {
             validation::validate_experiment_tag(k, v)?;
@@ -521,7 +547,17 @@ impl Catalog {
                     },
                 });
             }
-            let id = self.meta_get(txn, K_NEXT_EXPERIMENT)?.max(1);
+            let id = match chosen {
+                Some(id) => {
+                    if self.load_experiment(txn, id)?.is_some() {
+                        return Err(CatalogError::InvalidState(format!(
+                            "experiment id {id} is taken; choose another id"
+                        )));
+                    }
+                    id
+                }
+                None => self.meta_get(txn, K_NEXT_EXPERIMENT)?.max(1),
+            };
             let op = ExperimentOp::Create {
                 id,
                 name: name.to_string(),
@@ -873,7 +909,10 @@ impl Catalog {
                 status,
                 start_time,
                 user_id: user.clone(),
-                artifact_uri: format!("{}/{run_id}/artifacts", exp.artifact_location),
+                artifact_uri: new
+                    .artifact_uri
+                    .clone()
+                    .unwrap_or_else(|| format!("{}/{run_id}/artifacts", exp.artifact_location)),
                 tags: tags.clone(),
                 params: params.clone(),
             };
