@@ -10,3 +10,4 @@ mod io_failure;
 mod model;
 mod processes;
 mod regressions;
+mod search_oracle;
