@@ -1,13 +1,15 @@
 //! The README's demo: a simulated training run (the reference workload W1: 10 metrics logged
-//! at every step) is logged into an embedded store, then queried: a step window, the latest
-//! values, a time window and a downsampled loss curve.
+//! at every step) with its params and tags is logged into an embedded store, in experiment
+//! `quickstart`; then the latest values, a step window, a downsampled loss curve and a run
+//! search are printed.
 //!
 //! `cargo run --release --example quickstart -- [STORE_DIR] [STEPS]`
-//! (defaults: `./runlog-demo`, 1 000 000 steps = 10 M points).
+//! (defaults: `./runlog-demo`, 1 000 000 steps = 10 M points). Run it twice: the search then
+//! finds both runs.
 
 use std::time::Instant;
 
-use runlog::{Axis, MetricStore, WriterOptions};
+use runlog::{Axis, NewRun, RunStatus, Store};
 use runlog_workloads::{W1, W1_KEYS};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -19,65 +21,66 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map_err(|_| format!("STEPS must be a whole number, got {s:?}"))?,
         None => 1_000_000,
     };
-    let store = MetricStore::open(&dir)?;
-    let run_id = format!("demo-{}", std::process::id());
+    let store = Store::open(&dir)?;
+    let exp = store.set_experiment("quickstart")?;
 
-    // 1. Train: log every metric at every step, as a training loop does.
+    // 1. Train: a run with its hyperparameters, every metric logged at every step.
     let started = Instant::now();
-    let writer = store.writer(&run_id, WriterOptions::default())?;
-    let ids: Vec<_> = W1_KEYS
+    let run = store.start_run(
+        NewRun::in_experiment(&exp.experiment_id)
+            .name(format!("w1-{steps}-steps"))
+            .param("lr", 0.001)
+            .param("batch_size", 64)
+            .param("optimizer", "adam")
+            .param("steps", steps)
+            .tag("model", "resnet18")
+            .tag("dataset", "cifar10"),
+    )?;
+    let metrics: Vec<_> = W1_KEYS
         .iter()
-        .map(|k| writer.series(k))
+        .map(|k| run.metric(k))
         .collect::<Result<_, _>>()?;
-    let mut step_values = Vec::with_capacity(W1_KEYS.len());
     let mut points = 0u64;
     for p in W1::new(steps) {
-        step_values.push((ids[p.key], p.value));
-        if p.key + 1 == W1_KEYS.len() {
-            writer.append_step(p.step, p.timestamp_ms, &step_values)?;
-            step_values.clear();
-        }
+        metrics[p.key].log_at(p.step, p.timestamp_ms, p.value)?;
         points += 1;
     }
-    writer.close()?; // flush (one fdatasync) and seal
+    let run_id = run.id().to_string();
+    run.finish(RunStatus::Finished)?; // flush (one fdatasync), seal, record in the catalog
     let secs = started.elapsed().as_secs_f64();
-    let bytes: u64 = std::fs::read_dir(store.run_dir(&run_id)?)?
+    let bytes: u64 = std::fs::read_dir(store.path().join("runs").join(&run_id))?
         .map(|e| e.and_then(|e| e.metadata()).map(|m| m.len()).unwrap_or(0))
         .sum();
-    println!("logged {points} points of run {run_id} into {dir}/ in {secs:.2} s");
+    println!(
+        "logged {points} points of run {run_id} (experiment {:?}) into {dir}/ in {secs:.2} s",
+        exp.name
+    );
     println!(
         "  ({:.1} M points/s, including generating them; {:.2} bytes/point on disk)\n",
         points as f64 / secs / 1e6,
         bytes as f64 / points as f64
     );
 
-    // 2. Analyse: open the run as a reader (this works while a writer is still logging).
+    // 2. Analyse: what the catalog knows about the run (no metric data read) ...
+    let info = store.get_run(&run_id)?;
+    println!(
+        "run {:?}: {} , params {:?}",
+        info.run_name, info.status, info.params
+    );
+    println!("latest values (MLflow's rule: highest step, then time, then value):");
+    for (key, m) in &info.metrics {
+        println!("  {key:<20} {:>12.6} at step {}", m.value, m.step);
+    }
+
+    // ... and its metric data: a step window and a downsampled curve.
     let reader = store.reader(&run_id)?;
     let mid = (steps / 2) as i64;
-    let window = reader.step_window("train/loss", mid, mid + 5)?;
-    println!("train/loss, steps {mid}..{}:", mid + 5);
+    let window = reader.step_window("train/loss", mid, mid + 3)?;
+    println!("\ntrain/loss, steps {mid}..{}:", mid + 3);
     for p in window.iter() {
         println!("  step {:>8}  t={}  {:.6}", p.step, p.timestamp_ms, p.value);
     }
-
-    println!("\nlatest values (MLflow's rule: highest step, then time, then value):");
-    for key in W1_KEYS {
-        if let Some(s) = reader.summary(key)? {
-            println!(
-                "  {key:<20} {:>12.6} at step {:<8} ({} points, min {:.4}, max {:.4})",
-                s.latest.value, s.latest.step, s.count, s.min, s.max
-            );
-        }
-    }
-
-    let first = window.iter().next().map(|p| p.timestamp_ms).unwrap_or(0);
-    let minute = reader.time_window("train/loss", first, first + 60_000)?;
-    println!(
-        "\ntrain/loss logged in the minute after step {mid}: {} points",
-        minute.len()
-    );
-
-    let curve = reader.downsample("train/loss", Axis::Step, 24, None)?;
+    let curve = reader.downsample("train/loss", Axis::Step, 20, None)?;
     println!(
         "\ntrain/loss downsampled to {} step buckets (min / mean / max):",
         curve.len()
@@ -88,6 +91,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!(
             "  {:>8}..{:<8} {:.4} / {:.4} / {:.4} {bar}",
             b.start, b.end, b.min, b.mean, b.max
+        );
+    }
+
+    // 3. Search, with MLflow's filter language.
+    let filter = "metrics.`train/acc` > 0.5 AND params.optimizer = 'adam'";
+    let found = store.search_runs(
+        &[&exp.experiment_id],
+        filter,
+        &["metrics.`train/loss` ASC"],
+        10,
+    )?;
+    println!("\nsearch_runs({filter:?}, order by train/loss):");
+    println!(
+        "  {:<32}  {:<22}  {:<9}  {:>10}  {:>10}",
+        "run_id", "name", "status", "train/acc", "train/loss"
+    );
+    for r in &found {
+        println!(
+            "  {:<32}  {:<22}  {:<9}  {:>10.4}  {:>10.4}",
+            r.run_id,
+            r.run_name,
+            r.status.as_str(),
+            r.metrics.get("train/acc").map_or(f64::NAN, |m| m.value),
+            r.metrics.get("train/loss").map_or(f64::NAN, |m| m.value),
         );
     }
     Ok(())

@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, WriteTransaction};
-use runlog_search::{Filter, OrderBy, RunPage, RunView, ViewType};
+use runlog_search::{
+    ExperimentFilter, ExperimentOrderBy, ExperimentPage, ExperimentView, Filter, OrderBy, RunPage,
+    RunView, ViewType,
+};
 
 use crate::db::{
     self, Db, EXPERIMENT_NAMES, EXPERIMENT_RUNS, EXPERIMENTS, K_EXPERIMENTS_JOURNAL, K_GENERATION,
@@ -82,6 +85,18 @@ struct Cached {
 
 impl Borrow<RunView> for Cached {
     fn borrow(&self) -> &RunView {
+        &self.view
+    }
+}
+
+/// An experiment as `search_experiments` sees it, with the experiment itself.
+struct ExpHit {
+    view: ExperimentView,
+    exp: Experiment,
+}
+
+impl Borrow<ExperimentView> for ExpHit {
+    fn borrow(&self) -> &ExperimentView {
         &self.view
     }
 }
@@ -623,6 +638,55 @@ impl Catalog {
         Ok(out)
     }
 
+    /// MLflow's `search_experiments`: experiments in `view` matching `filter` (`name`,
+    /// `creation_time`, `last_update_time`, `tags.<key>`), sorted by `order_by` (default:
+    /// last update time descending, then id), one page of at most `max_results`.
+    pub fn search_experiments(
+        &self,
+        filter: Option<&str>,
+        view: ViewType,
+        order_by: &[&str],
+        max_results: usize,
+        page_token: Option<&str>,
+    ) -> Result<ExperimentPage<Experiment>> {
+        let filter = match filter {
+            Some(f) if !f.trim().is_empty() => Some(ExperimentFilter::parse(f)?),
+            _ => None,
+        };
+        let order: Vec<ExperimentOrderBy> = order_by
+            .iter()
+            .map(|o| ExperimentOrderBy::parse(o))
+            .collect::<Result<_, _>>()?;
+        let all: Vec<ExpHit> = self
+            .list_experiments(ViewType::All)?
+            .into_iter()
+            .map(|e| ExpHit {
+                view: ExperimentView {
+                    experiment_id: e.experiment_id.clone(),
+                    name: e.name.clone(),
+                    artifact_location: e.artifact_location.clone(),
+                    lifecycle_stage: e.lifecycle_stage.as_str().to_string(),
+                    creation_time: Some(e.creation_time),
+                    last_update_time: Some(e.last_update_time),
+                    tags: e.tags.clone(),
+                },
+                exp: e,
+            })
+            .collect();
+        let page = runlog_search::search_experiments(
+            all,
+            filter.as_ref(),
+            &order,
+            view,
+            max_results,
+            page_token,
+        )?;
+        Ok(ExperimentPage {
+            experiments: page.experiments.into_iter().map(|h| h.exp).collect(),
+            next_page_token: page.next_page_token,
+        })
+    }
+
     /// Renames an active experiment.
     pub fn rename_experiment(&self, experiment_id: &str, new_name: &str) -> Result<()> {
         validation::validate_experiment_name(new_name)?;
@@ -821,7 +885,14 @@ impl Catalog {
             }
             let existed = rec.is_some();
             let dir = self.run_dir(run_id);
-            std::fs::create_dir_all(&dir).map_err(|e| CatalogError::io(&dir, e))?;
+            if !existed && !dir.exists() {
+                std::fs::create_dir_all(&dir).map_err(|e| CatalogError::io(&dir, e))?;
+                // The run folder's name must be durable before anything refers to it.
+                let runs = self.root.join("runs");
+                std::fs::File::open(&runs)
+                    .and_then(|f| f.sync_all())
+                    .map_err(|e| CatalogError::io(&runs, e))?;
+            }
             let path = dir.join(RUN_JOURNAL);
             let len = journal::append(&path, &ops).map_err(|e| CatalogError::io(&path, e))?;
             for op in &ops {

@@ -83,7 +83,16 @@ fn builder() -> Builder {
 
 /// Opens (creating if missing) the catalog for reading and writing.
 pub(crate) fn open_rw(path: &Path) -> Result<Database> {
-    builder().create(path).map_err(|e| db_err(path, "open", e))
+    builder().create(path).map_err(|e| {
+        db_err(
+            path,
+            "open",
+            format!(
+                "{e}; if the file is damaged, rebuild it from the journals and run folders \
+                 with `Catalog::rebuild` while no other process uses the store"
+            ),
+        )
+    })
 }
 
 /// Opens the catalog read-only; repairs it first (a writable open and close) when its last

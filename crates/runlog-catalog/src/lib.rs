@@ -56,4 +56,4 @@ pub use model::{
     RunStatus, TAG_NOTE, TAG_PARENT_RUN_ID, TAG_RUN_NAME, TAG_SOURCE_NAME, TAG_SOURCE_TYPE,
     TAG_USER,
 };
-pub use runlog_search::{RunPage, ViewType};
+pub use runlog_search::{ExperimentPage, RunPage, ViewType};
