@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use runlog::catalog::Catalog;
 use runlog::{NewRun, Point, RunStatus, Store, ViewType};
-use runlog_workloads::{W1, W1_KEYS};
+use runlog_workloads::{W1, W1_KEYS, W2, W2_METRICS, W2Status};
 
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -89,5 +89,158 @@ fn facade_ingest(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, facade_ingest);
+fn status(s: W2Status) -> RunStatus {
+    match s {
+        W2Status::Finished => RunStatus::Finished,
+        W2Status::Failed => RunStatus::Failed,
+        W2Status::Running => RunStatus::Running,
+    }
+}
+
+/// Logs runs `runs` of W2 experiment `e` (experiment id `exp_id`) through the facade, as a
+/// sweep driver would: start with params and tags, log the 5 metrics, finish.
+fn log_w2_runs(store: &Store, w2: &W2, e: usize, exp_id: &str, runs: std::ops::Range<usize>) {
+    for i in runs {
+        let r = w2.run(e, i);
+        let mut new = NewRun::in_experiment(exp_id)
+            .name(r.name.clone())
+            .start_time(r.start_time_ms);
+        new.params = r.params.clone();
+        new.tags = r.tags.clone();
+        let run = store.start_run(new).unwrap();
+        for (k, key) in W2_METRICS.iter().enumerate() {
+            let s = r.series(k);
+            run.metric(key)
+                .unwrap()
+                .log_columns(&s.steps, &s.timestamps_ms, &s.values)
+                .unwrap();
+        }
+        run.finish(status(r.status)).unwrap();
+    }
+}
+
+/// Builds W2 (`experiments` × `runs_per_experiment`) into `store`, one thread per core.
+fn build_w2(store: &Store, experiments: usize, runs_per_experiment: usize) -> Vec<String> {
+    let w2 = W2::new(experiments, runs_per_experiment);
+    let ids: Vec<String> = (0..experiments)
+        .map(|e| {
+            store
+                .set_experiment(&W2::experiment_name(e))
+                .unwrap()
+                .experiment_id
+        })
+        .collect();
+    std::thread::scope(|scope| {
+        for half in 0..2 {
+            let (store, w2, ids) = (store, &w2, &ids);
+            scope.spawn(move || {
+                for (e, id) in ids.iter().enumerate() {
+                    let lo = runs_per_experiment * half / 2;
+                    let hi = runs_per_experiment * (half + 1) / 2;
+                    log_w2_runs(store, w2, e, id, lo..hi);
+                }
+            });
+        }
+    });
+    ids
+}
+
+fn w2(c: &mut Criterion) {
+    let per_exp = env_u64("RUNLOG_BENCH_W2_RUNS", 1_000) as usize;
+
+    // Building: runs/s of one trainer process logging W2 runs one after the other.
+    let build_runs = 100.min(per_exp);
+    let mut g = c.benchmark_group("w2_build");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(build_runs as u64));
+    g.bench_function("runs_20_params_5_tags_5x1000_points", |b| {
+        b.iter_custom(|iters| {
+            let w2 = W2::new(1, build_runs);
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let dir = tempfile::tempdir().unwrap();
+                let store = Store::open(dir.path()).unwrap();
+                let exp = store.set_experiment(&W2::experiment_name(0)).unwrap();
+                let t = Instant::now();
+                log_w2_runs(&store, &w2, 0, &exp.experiment_id, 0..build_runs);
+                total += t.elapsed();
+            }
+            total
+        })
+    });
+    g.finish();
+
+    // The whole sweep, once, for the queries.
+    let dir = tempfile::tempdir().unwrap();
+    let t = Instant::now();
+    let ids = {
+        let store = Store::open(dir.path()).unwrap();
+        build_w2(&store, runlog_workloads::W2_EXPERIMENTS, per_exp)
+    };
+    let n = runlog_workloads::W2_EXPERIMENTS * per_exp;
+    eprintln!(
+        "built W2 ({n} runs) in {:.1} s with 2 threads: {:.0} runs/s",
+        t.elapsed().as_secs_f64(),
+        n as f64 / t.elapsed().as_secs_f64()
+    );
+    let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+
+    let q4 = |catalog: &Catalog| {
+        let runs = catalog.list_runs(&id_refs, ViewType::All).unwrap();
+        assert_eq!(runs.len(), n);
+        let mut sum = 0.0;
+        for r in &runs {
+            for key in W2_METRICS {
+                sum += r.metrics[key].value;
+            }
+        }
+        sum
+    };
+    let q6_filter = "metrics.`val/acc` > 0.9 and params.optimizer = 'adam'";
+    let q6 = |catalog: &Catalog| {
+        let page = catalog
+            .search_runs(
+                &id_refs,
+                Some(q6_filter),
+                ViewType::ActiveOnly,
+                &["metrics.`val/acc` DESC"],
+                100,
+                None,
+            )
+            .unwrap();
+        assert!(!page.runs.is_empty());
+        page.runs.len()
+    };
+    let warm = Catalog::open(dir.path()).unwrap();
+    let hits = warm
+        .search_runs(
+            &id_refs,
+            Some(q6_filter),
+            ViewType::ActiveOnly,
+            &[],
+            50_000,
+            None,
+        )
+        .unwrap()
+        .runs
+        .len();
+    eprintln!("Q6 matches {hits} of {n} runs");
+    let mut g = c.benchmark_group("w2_queries");
+    g.sample_size(20);
+    g.bench_function("q4_latest_5_metrics_all_runs_warm", |b| {
+        b.iter(|| black_box(q4(&warm)))
+    });
+    g.bench_function("q4_latest_5_metrics_all_runs_cold", |b| {
+        b.iter(|| black_box(q4(&Catalog::open(dir.path()).unwrap())))
+    });
+    g.bench_function("q6_filter_order_first_100_warm", |b| {
+        b.iter(|| black_box(q6(&warm)))
+    });
+    g.bench_function("q6_filter_order_first_100_cold", |b| {
+        b.iter(|| black_box(q6(&Catalog::open(dir.path()).unwrap())))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, facade_ingest, w2);
 criterion_main!(benches);
