@@ -1114,3 +1114,36 @@ fn the_json_reader_reads_what_the_fixture_uses() {
     assert!(v["c"].obj().is_empty());
     assert_eq!(v["d"], Json::Bool(true));
 }
+
+/// MLflow's `MlflowClient.create_run` takes the user from the `mlflow.user` tag, else
+/// `"unknown"`, and adds no tag: the dataset's runs of user `unknown` have no `mlflow.user`
+/// tag, so `tags.mlflow.user IS NULL` finds them. The catalog's `create_run` fills the tag in
+/// with `"unknown"` when neither a user nor the tag is given, so the same search finds
+/// nothing. (The facade always gives a user, as MLflow's fluent API always sets the tag.)
+#[test]
+#[ignore = "known divergence: Catalog::create_run adds mlflow.user=unknown when no user is given"]
+fn a_run_created_without_a_user_has_no_user_tag() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let catalog = store.catalog();
+    let run = catalog
+        .create_run(NewRun::in_experiment("0").name("no-user"))
+        .unwrap();
+    assert_eq!(run.user_id, "unknown");
+    assert_eq!(
+        run.tags.get("mlflow.user"),
+        None,
+        "MLflow adds no mlflow.user tag"
+    );
+    let found = catalog
+        .search_runs(
+            &["0"],
+            Some("tags.mlflow.user IS NULL"),
+            ViewType::ActiveOnly,
+            &[],
+            10,
+            None,
+        )
+        .unwrap();
+    assert_eq!(found.runs.len(), 1);
+}
