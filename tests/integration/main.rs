@@ -8,6 +8,7 @@ mod facade;
 mod fixture;
 mod io_failure;
 mod model;
+mod multiprocess;
 mod processes;
 mod regressions;
 mod search_oracle;
