@@ -246,10 +246,14 @@ impl NewRun {
 
 impl Catalog {
     /// Opens the catalog of the store at `root` for reading and writing, creating it when it
-    /// does not exist; a missing catalog is rebuilt from the journals and run folders.
+    /// does not exist; a missing catalog is rebuilt from the journals and run folders. A new
+    /// or empty folder becomes a store (as `MetricStore::open` makes it); a non-empty folder
+    /// that is not one is refused.
     pub fn open(root: impl AsRef<Path>) -> Result<Catalog> {
         let root = root.as_ref().to_path_buf();
-        std::fs::create_dir_all(root.join("runs")).map_err(|e| CatalogError::io(&root, e))?;
+        // The store folder as the metric store makes it (`FORMAT`, `runs/`), so that either
+        // layer may open a new folder first.
+        runlog_metrics::MetricStore::open(&root)?;
         let db_path = root.join(CATALOG_FILE);
         let database = db::open_rw(&db_path)?;
         let catalog = Catalog {

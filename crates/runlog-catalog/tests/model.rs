@@ -1827,3 +1827,13 @@ fn latest_metrics_of_a_small_experiment_beside_a_large_one() {
     });
     run_sequence(&ops);
 }
+
+/// Opening the layers of a new folder in either order works: `Catalog::open` once made
+/// `runs/` and `catalog.redb` but no `FORMAT`, and the metric store (so `runlog::Store::open`)
+/// then refused the folder as "not a runlog store".
+#[test]
+fn a_store_opens_after_its_catalog_was_opened_first() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(Catalog::open(dir.path()).unwrap());
+    runlog_metrics::MetricStore::open(dir.path()).unwrap();
+}
