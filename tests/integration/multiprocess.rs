@@ -7,9 +7,6 @@
 //! no extra binaries are needed. Children print one line per fact the parent checks (`RUN`,
 //! `FLUSHED`, `ACK`, ...).
 //!
-//! Three tests are `#[ignore]`d because they find bugs (each names it); run them with
-//! `cargo test --test integration multiprocess -- --ignored`.
-//!
 //! Knobs: `RUNLOG_MP_POINTS` (points per writer, default 100 000), `RUNLOG_MP_WRITERS` (8),
 //! `RUNLOG_MP_READERS` (2), `RUNLOG_MP_PAUSE_MS` (pause between a writer's 20 chunks, 60),
 //! `RUNLOG_CATALOG_KILL_CYCLES` (30), `RUNLOG_MP_CREATE_ROUNDS` (3), `RUNLOG_MP_SEED`.
@@ -1153,8 +1150,6 @@ const T_CREATE: &str = "multiprocess::processes_creating_the_same_new_store_at_o
 /// 8 processes open the same store folder, which does not exist yet, at the same moment, and
 /// set the same experiment: all succeed, with one experiment and 8 runs.
 #[test]
-#[ignore = "bug: MetricStore::open refuses a new store folder another process is creating \
-            (\"it has no FORMAT file and is not empty\"); see the report of the multiprocess tests"]
 fn processes_creating_the_same_new_store_at_once_all_succeed() {
     if child_role() {
         return;
@@ -1524,9 +1519,6 @@ const T_CATALOG: &str =
 /// change is there (the one in flight may or may not be), and the catalog is exactly what a
 /// rebuild from the journals gives.
 #[test]
-#[ignore = "bug: a change journaled by a process killed before its commit is missing from the \
-            catalog (it differs from a rebuild) until the next transaction on the same run; see \
-            changes_journaled_by_a_process_killed_before_its_commit_reach_the_catalog"]
 fn a_catalog_writer_killed_at_random_moments_loses_no_acknowledged_change() {
     if child_role() {
         return;
@@ -1663,15 +1655,12 @@ fn append(path: &Path, line: &str) {
     f.write_all(line.as_bytes()).unwrap();
 }
 
-/// The deterministic form of what the kill test above finds: a process journals a change and
+/// The deterministic form of what the kill test above checks: a process journals a change and
 /// dies before its catalog commit (simulated by appending, to the journals, the very lines
-/// such a process leaves). The journals are the source of truth, so the next process to open
+/// such a process leaves, and leaving its unlocked presence file). The journals are the source of truth, so the next process to open
 /// the store must see what a rebuild gives: the run deleted, the experiment and the run
 /// created.
 #[test]
-#[ignore = "bug: the catalog applies a journal line left by a killed process only at the next \
-            transaction on the same run (or experiment), never for a run nobody touches again; \
-            see the report of the multiprocess tests"]
 fn changes_journaled_by_a_process_killed_before_its_commit_reach_the_catalog() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("store");
@@ -1706,7 +1695,9 @@ fn changes_journaled_by_a_process_killed_before_its_commit_reach_the_catalog() {
     drop(d);
 
     // Processes that journaled delete_run(b), create_experiment("ghost") and that run, then
-    // were killed before their commits.
+    // were killed before their commits: their lines, and the presence file each leaves in
+    // `writers/` (no longer locked by anyone).
+    std::fs::write(dir.join("writers").join("4242-dead"), b"").unwrap();
     append(
         &dir.join("runs").join(&b.run_id).join("RUN.log"),
         &delete_line,

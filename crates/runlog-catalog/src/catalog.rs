@@ -23,6 +23,7 @@ use crate::model::{
     RunRecord, RunStatus, TAG_PARENT_RUN_ID, TAG_RUN_NAME, TAG_USER,
 };
 use crate::ops::{ExperimentOp, RunOp};
+use crate::presence::{self, Presence, WRITERS_DIR};
 use crate::validation;
 
 /// File name of the catalog database inside a store.
@@ -67,6 +68,8 @@ pub struct Catalog {
     db_path: PathBuf,
     db: Db,
     cache: Mutex<Cache>,
+    /// This process's mark as a writer (`None` when read-only).
+    _presence: Option<Presence>,
 }
 
 #[derive(Debug, Default)]
@@ -255,15 +258,97 @@ impl Catalog {
         // layer may open a new folder first.
         runlog_metrics::MetricStore::open(&root)?;
         let db_path = root.join(CATALOG_FILE);
+        let presence =
+            Presence::register(&root).map_err(|e| CatalogError::io(root.join(WRITERS_DIR), e))?;
         let database = db::open_rw(&db_path)?;
         let catalog = Catalog {
             root,
             db_path,
             db: Db::Rw(database),
             cache: Mutex::new(Cache::default()),
+            _presence: Some(presence),
         };
         catalog.initialise()?;
+        catalog.recover()?;
         Ok(catalog)
+    }
+
+    /// Applies the journal lines that processes killed between journaling and committing
+    /// left behind (see `presence.rs`); cheap when no writer died. Runs at every writable
+    /// open; returns how many journals were behind.
+    pub fn recover(&self) -> Result<usize> {
+        let writers = self.root.join(WRITERS_DIR);
+        let dead = presence::dead_writers(&self.root).map_err(|e| CatalogError::io(&writers, e))?;
+        if dead.is_empty() {
+            return Ok(0);
+        }
+        let behind = self.journals_behind()?;
+        let count = behind.len();
+        if count > 0 {
+            self.write(|txn| {
+                for id in &behind {
+                    match id {
+                        None => self.catch_up_experiments(txn)?,
+                        Some(run_id) => {
+                            self.catch_up_run(txn, run_id, None)?;
+                        }
+                    }
+                }
+                Ok(())
+            })?;
+        }
+        for (path, _lock) in dead {
+            let _ = std::fs::remove_file(path);
+        }
+        Ok(count)
+    }
+
+    /// The journals longer than what the database applied: `None` for the experiments
+    /// journal, `Some(run_id)` for a run's.
+    fn journals_behind(&self) -> Result<Vec<Option<String>>> {
+        let rtx = self.read()?;
+        let mut out = Vec::new();
+        let applied = rtx
+            .open_table(META)
+            .map_err(|e| db_err(&self.db_path, "open meta", e))?
+            .get(K_EXPERIMENTS_JOURNAL)
+            .map_err(|e| db_err(&self.db_path, "read meta", e))?
+            .map_or(0, |v| v.value());
+        let path = self.root.join(EXPERIMENTS_JOURNAL);
+        if journal::len(&path).map_err(|e| CatalogError::io(&path, e))? > applied {
+            out.push(None);
+        }
+        let runs = rtx
+            .open_table(RUNS)
+            .map_err(|e| db_err(&self.db_path, "open runs", e))?;
+        let runs_dir = self.root.join("runs");
+        let entries = match std::fs::read_dir(&runs_dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(CatalogError::io(&runs_dir, e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(|e| CatalogError::io(&runs_dir, e))?;
+            let Some(run_id) = entry.file_name().to_str().map(str::to_string) else {
+                continue;
+            };
+            let path = entry.path().join(RUN_JOURNAL);
+            let len = journal::len(&path).map_err(|e| CatalogError::io(&path, e))?;
+            if len == 0 {
+                continue;
+            }
+            let applied = match runs
+                .get(run_id.as_str())
+                .map_err(|e| db_err(&self.db_path, "read a run", e))?
+            {
+                Some(v) => decode::<RunRecord>(&self.db_path, "run", v.value())?.journal_len,
+                None => 0,
+            };
+            if len > applied {
+                out.push(Some(run_id));
+            }
+        }
+        Ok(out)
     }
 
     /// Opens the catalog read-only. It must exist. Searches and reads see every commit of the
@@ -284,6 +369,7 @@ impl Catalog {
             db_path,
             db: Db::Ro(database),
             cache: Mutex::new(Cache::default()),
+            _presence: None,
         };
         let rtx = catalog.read()?;
         catalog.check_schema(&rtx)?;
@@ -547,11 +633,20 @@ impl Catalog {
 
     fn journal_experiment_ops(&self, txn: &WriteTransaction, ops: &[ExperimentOp]) -> Result<()> {
         let path = self.root.join(EXPERIMENTS_JOURNAL);
+        let before = journal::len(&path).map_err(|e| CatalogError::io(&path, e))?;
         let len = journal::append(&path, ops).map_err(|e| CatalogError::io(&path, e))?;
-        for op in ops {
-            self.apply_experiment_op(txn, op)?;
+        let applied = (|| {
+            for op in ops {
+                self.apply_experiment_op(txn, op)?;
+            }
+            self.meta_set(txn, K_EXPERIMENTS_JOURNAL, len)
+        })();
+        if applied.is_err() {
+            // Still under the write lock: nobody appended since. A refused change must not
+            // come back at the next catch-up.
+            let _ = journal::truncate(&path, before);
         }
-        self.meta_set(txn, K_EXPERIMENTS_JOURNAL, len)
+        applied
     }
 
     /// One experiment transaction: catch up, let `build` check and choose the operations
@@ -974,6 +1069,7 @@ impl Catalog {
                     .map_err(|e| CatalogError::io(&runs, e))?;
             }
             let path = dir.join(RUN_JOURNAL);
+            let before = journal::len(&path).map_err(|e| CatalogError::io(&path, e))?;
             let len = journal::append(&path, &ops).map_err(|e| CatalogError::io(&path, e))?;
             for op in &ops {
                 op.apply(&mut rec);
@@ -982,7 +1078,12 @@ impl Catalog {
                 .as_mut()
                 .expect("the run exists once its operations applied");
             rec.journal_len = len;
-            self.store_run(txn, rec, !existed)?;
+            if let Err(e) = self.store_run(txn, rec, !existed) {
+                // Still under the write lock: nobody appended since. A change that failed
+                // must not come back at the next catch-up.
+                let _ = journal::truncate(&path, before);
+                return Err(e);
+            }
             Ok(out)
         })
     }
@@ -1023,11 +1124,15 @@ impl Catalog {
             .unwrap_or_else(|| generate_run_name(&run_id));
         validation::validate_run_name(&run_name)?;
         tags.insert(TAG_RUN_NAME.into(), run_name.clone());
+        // As MLflow: the user is the one given (which also sets the tag, as MLflow's fluent
+        // API does), else the mlflow.user tag, else "unknown" (and then no tag is added).
+        if let Some(u) = &new.user {
+            tags.entry(TAG_USER.into()).or_insert_with(|| u.clone());
+        }
         let user = new
             .user
             .or_else(|| tags.get(TAG_USER).cloned())
             .unwrap_or_else(|| "unknown".into());
-        tags.entry(TAG_USER.into()).or_insert_with(|| user.clone());
         if let Some(parent) = &new.parent_run_id {
             validation::validate_run_id(parent)?;
             tags.insert(TAG_PARENT_RUN_ID.into(), parent.clone());

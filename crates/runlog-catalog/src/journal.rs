@@ -10,9 +10,11 @@
 //! process killed mid-append leaves a line without its newline; the next appender starts a
 //! new line first, so the torn line reads back as one damaged line and is skipped, and every
 //! other line stays readable. The catalog records, per journal, how many bytes it has applied;
-//! a journal longer than that (a transaction that synced its line but died before its commit)
-//! is caught up by the next transaction, so the database is always the replay of its
-//! journals.
+//! a journal longer than that (a transaction that synced its line but whose process died
+//! before its commit) is caught up by the next transaction on it, or by the next writable
+//! open after such a death (`presence.rs`), so the database is the replay of its journals. A
+//! transaction that fails before its commit cuts its line off again. (A failed *commit*, an
+//! I/O error inside redb, leaves the line: the change is applied at the next catch-up.)
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -80,6 +82,14 @@ pub(crate) fn append<T: Serialize>(path: &Path, ops: &[T]) -> io::Result<u64> {
         File::open(dir)?.sync_all()?;
     }
     Ok(len + bytes.len() as u64)
+}
+
+/// Cuts the journal at `path` back to `len` bytes (a line whose transaction failed before its
+/// commit), and syncs.
+pub(crate) fn truncate(path: &Path, len: u64) -> io::Result<()> {
+    let f = OpenOptions::new().write(true).open(path)?;
+    f.set_len(len)?;
+    f.sync_data()
 }
 
 /// The length of the journal at `path` (0 when it does not exist).

@@ -43,6 +43,7 @@ mod error;
 mod journal;
 mod model;
 mod ops;
+mod presence;
 pub mod validation;
 
 pub use catalog::{
@@ -56,4 +57,5 @@ pub use model::{
     RunStatus, TAG_NOTE, TAG_PARENT_RUN_ID, TAG_RUN_NAME, TAG_SOURCE_NAME, TAG_SOURCE_TYPE,
     TAG_USER,
 };
+pub use presence::WRITERS_DIR;
 pub use runlog_search::{ExperimentPage, RunPage, ViewType};

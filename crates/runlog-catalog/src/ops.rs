@@ -1,6 +1,7 @@
 //! The operations journals hold, and how each changes an experiment or a run. Applying is
 //! deterministic and never fails: checks happen before an operation is journaled, so replaying
-//! a journal (catching up, or rebuilding the catalog) reproduces exactly what was acknowledged.
+//! a journal (catching up, or rebuilding the catalog) reproduces what was committed, plus the
+//! changes of processes that died between journaling and committing (never acknowledged).
 
 use std::collections::BTreeMap;
 

@@ -1548,17 +1548,19 @@ impl Harness {
                 got.run_name.clone()
             }
         };
-        // The user: the one given, else the mlflow.user tag, else "unknown"; the tag is
-        // filled in from it when absent.
+        // The user: the one given, else the mlflow.user tag, else "unknown"; a given user
+        // also fills in the tag when absent.
         let user_id = user
             .map(str::to_string)
             .or_else(|| tag_map.get("mlflow.user").cloned())
             .unwrap_or_else(|| "unknown".into());
         let mut run_tags = tag_map;
         run_tags.insert("mlflow.runName".into(), run_name.clone());
-        run_tags
-            .entry("mlflow.user".into())
-            .or_insert_with(|| user_id.clone());
+        if let Some(u) = user {
+            run_tags
+                .entry("mlflow.user".into())
+                .or_insert_with(|| u.to_string());
+        }
         if let Some(p) = &parent {
             run_tags.insert("mlflow.parentRunId".into(), p.clone());
         }

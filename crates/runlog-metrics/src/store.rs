@@ -47,8 +47,25 @@ impl MetricStore {
             Ok(text) => check_format(&format, &text)?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 if root.exists() {
-                    let mut entries = fs::read_dir(&root).map_err(|e| Error::io(&root, e))?;
-                    if !root.is_dir() || entries.next().is_some() {
+                    let entries = fs::read_dir(&root).map_err(|e| Error::io(&root, e))?;
+                    let mut leftovers_only = root.is_dir();
+                    for e in entries {
+                        let e = e.map_err(|e| Error::io(&root, e))?;
+                        let name = e.file_name();
+                        let name = name.to_string_lossy();
+                        let ok = name.starts_with("FORMAT.tmp")
+                            || (name == "runs"
+                                && fs::read_dir(e.path()).is_ok_and(|mut d| d.next().is_none()));
+                        leftovers_only &= ok;
+                    }
+                    if !leftovers_only && format.exists() {
+                        // Another process created it meanwhile.
+                        let text =
+                            fs::read_to_string(&format).map_err(|e| Error::io(&format, e))?;
+                        check_format(&format, &text)?;
+                        return Ok(MetricStore { root });
+                    }
+                    if !leftovers_only {
                         return Err(Error::NotAStore {
                             path: root,
                             why: "it has no FORMAT file and is not empty; point runlog at an \
@@ -58,7 +75,7 @@ impl MetricStore {
                     }
                 }
                 fs::create_dir_all(root.join("runs")).map_err(|e| Error::io(&root, e))?;
-                let tmp = root.join("FORMAT.tmp");
+                let tmp = root.join(format!("FORMAT.tmp.{}", std::process::id()));
                 let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
                 f.write_all(format!("{FORMAT_PREFIX}{STORE_VERSION}\n").as_bytes())
                     .and_then(|_| f.sync_all())
