@@ -1,6 +1,7 @@
 //! [`Run`]: the handle a trainer logs through.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use runlog_catalog::{LatestMetric, Run as RunInfo, RunStatus};
@@ -25,6 +26,11 @@ pub struct Run {
     run_id: String,
     experiment_id: String,
     writer: Option<RunWriter>,
+    /// Every key's summary so far (MLflow's latest), merged at each flush.
+    summaries: Arc<Mutex<HashMap<String, Summary>>>,
+    /// Set while finishing: the last flush's values go to the catalog with the status, in
+    /// one transaction, instead of through the sync thread.
+    finishing: Arc<AtomicBool>,
 }
 
 /// A pre-resolved metric key of a [`Run`], from [`Run::metric`]: the cheapest way to log.
@@ -88,9 +94,11 @@ impl Run {
             }
         }
         let summaries = Arc::new(Mutex::new(seed));
+        let finishing = Arc::new(AtomicBool::new(false));
         let syncer = store.inner.syncer.clone();
         let hook = {
             let summaries = Arc::clone(&summaries);
+            let finishing = Arc::clone(&finishing);
             let run_id = run_id.clone();
             FlushHook(Arc::new(move |updates: &[SeriesUpdate]| {
                 let mut all = summaries.lock().unwrap_or_else(|e| e.into_inner());
@@ -103,7 +111,9 @@ impl Run {
                     latest.push((u.key.clone(), latest_of(s)));
                 }
                 drop(all);
-                if let Some(syncer) = &syncer {
+                if let Some(syncer) = &syncer
+                    && !finishing.load(Ordering::Acquire)
+                {
                     syncer.submit(&run_id, latest);
                 }
             }))
@@ -134,6 +144,8 @@ impl Run {
             experiment_id: info.experiment_id,
             run_id,
             writer: Some(writer),
+            summaries,
+            finishing,
         })
     }
 
@@ -246,12 +258,21 @@ impl Run {
         let Some(writer) = self.writer.take() else {
             return Ok(());
         };
+        self.finishing.store(true, Ordering::Release);
         let closed = writer.close();
+        // Earlier flushes' values must not land after the final ones.
         let synced = self.sync_catalog();
+        let latest: Vec<(String, LatestMetric)> = self
+            .summaries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(k, s)| (k.clone(), latest_of(s)))
+            .collect();
         // The status is recorded even when the last flush failed: the run did end.
         self.store
             .catalog()
-            .set_status(&self.run_id, status, None)?;
+            .end_run(&self.run_id, status, None, &latest)?;
         closed?;
         synced
     }

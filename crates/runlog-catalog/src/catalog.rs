@@ -1331,6 +1331,30 @@ impl Catalog {
         })
     }
 
+    /// Ends a run in one transaction: records the latest point of its metrics and sets
+    /// `status` (a terminal one with `end_time`, default now). What a run's writer does when
+    /// it finishes.
+    pub fn end_run(
+        &self,
+        run_id: &str,
+        status: RunStatus,
+        end_time: Option<i64>,
+        metrics: &[(String, LatestMetric)],
+    ) -> Result<()> {
+        let end_time = if status.is_terminated() {
+            Some(end_time.unwrap_or_else(now_ms))
+        } else {
+            end_time
+        };
+        self.run_txn(run_id, |txn, rec| {
+            Self::require_active_run(run_id, rec)?;
+            if !metrics.is_empty() {
+                self.put_metrics(txn, run_id, metrics)?;
+            }
+            Ok((vec![RunOp::Status { status, end_time }], ()))
+        })
+    }
+
     /// Renames a run (and its `mlflow.runName` tag).
     pub fn rename_run(&self, run_id: &str, name: &str) -> Result<()> {
         validation::validate_run_name(name)?;
