@@ -63,6 +63,18 @@ pub(crate) fn dead_writers(root: &Path) -> io::Result<Vec<(PathBuf, File)>> {
     for entry in entries {
         let entry = entry?;
         let path = entry.path();
+        if entry.file_name().to_string_lossy().starts_with(".tmp-") {
+            // A presence being registered: not locked yet for a moment. Left behind only by a
+            // process killed in that moment (it never opened the catalog): remove it when old.
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age.as_secs() > 60));
+            if old {
+                let _ = fs::remove_file(&path);
+            }
+            continue;
+        }
         let file = match File::open(&path) {
             Ok(f) => f,
             // Removed meanwhile by its owner or another recoverer.
@@ -89,6 +101,8 @@ mod tests {
         assert!(dead_writers(dir.path()).unwrap().is_empty());
         // A file nobody holds: what a killed process leaves.
         fs::write(dir.path().join(WRITERS_DIR).join("123-abc"), b"").unwrap();
+        // A presence being registered (not locked for a moment) is not taken for dead.
+        fs::write(dir.path().join(WRITERS_DIR).join(".tmp-77-abc"), b"").unwrap();
         let dead = dead_writers(dir.path()).unwrap();
         assert_eq!(dead.len(), 1);
         assert!(dead[0].0.ends_with("123-abc"));
