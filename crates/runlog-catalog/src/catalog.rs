@@ -1052,6 +1052,8 @@ impl Catalog {
         run_id: &str,
         build: impl FnOnce(&WriteTransaction, Option<&RunRecord>) -> Result<(Vec<RunOp>, T)>,
     ) -> Result<T> {
+        // Run ids name folders: nothing else may reach the file system.
+        validation::validate_run_id(run_id)?;
         self.write(|txn| {
             let mut rec = self.catch_up_run(txn, run_id, None)?;
             let (ops, out) = build(txn, rec.as_ref())?;
@@ -1179,6 +1181,7 @@ impl Catalog {
 
     /// The run with this id, read fresh from the catalog.
     pub fn get_run(&self, run_id: &str) -> Result<Run> {
+        validation::validate_run_id(run_id)?;
         let rtx = self.read()?;
         self.read_run(&rtx, run_id)?
             .ok_or_else(|| CatalogError::run_not_found(run_id))
@@ -1756,4 +1759,44 @@ fn generate_run_name(run_id: &str) -> String {
         NOUNS[((h >> 4) & 15) as usize],
         (h >> 8) % 1000
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_catalog_of_another_schema_version_is_refused_clearly() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Catalog::open(dir.path()).unwrap();
+        c.write(|txn| c.meta_set(txn, K_SCHEMA, SCHEMA_VERSION + 1))
+            .unwrap();
+        drop(c);
+        for e in [
+            Catalog::open(dir.path()).unwrap_err(),
+            Catalog::open_read_only(dir.path()).unwrap_err(),
+        ] {
+            assert!(
+                matches!(e, CatalogError::UnsupportedVersion { found, .. } if found == SCHEMA_VERSION + 1),
+                "{e}"
+            );
+            assert!(e.to_string().contains("use a matching runlog"), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_refused_change_leaves_no_journal_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Catalog::open(dir.path()).unwrap();
+        let run = c.create_run(NewRun::default()).unwrap();
+        let path = c.run_dir(&run.run_id).join(RUN_JOURNAL);
+        let before = std::fs::read(&path).unwrap();
+        // A refused change journals nothing.
+        c.log_params(&run.run_id, &[("a", "1")]).unwrap();
+        let after_ok = std::fs::read(&path).unwrap();
+        assert!(after_ok.len() > before.len());
+        let e = c.log_params(&run.run_id, &[("a", "2")]).unwrap_err();
+        assert!(matches!(e, CatalogError::ParamChanged { .. }), "{e}");
+        assert_eq!(std::fs::read(&path).unwrap(), after_ok);
+    }
 }
