@@ -450,6 +450,19 @@ fn every_mlflow_case_returns_mlflows_pages() {
             "{id}"
         );
         let request = Request::of_case(case);
+        // A fresh handle answers its first search from partial views read in place (what a
+        // one-shot tool does); the shared handle from its cache of whole runs. Both must
+        // give MLflow's pages.
+        let fresh = Store::open(l.store.path()).unwrap();
+        match request.run(&fresh) {
+            Ok(pages) if pages == expected => {}
+            Ok(pages) => failures.push(format!(
+                "{id} on a fresh handle: expected {:?}, got {:?}",
+                show(&expected),
+                show(&pages)
+            )),
+            Err(e) => failures.push(format!("{id} on a fresh handle: unexpected error: {e}")),
+        }
         match request.run(&l.store) {
             Ok(pages) if pages == expected => pages_checked += pages.len(),
             Ok(pages) => failures.push(format!(

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, WriteTransaction};
 use runlog_search::{
     ExperimentFilter, ExperimentOrderBy, ExperimentPage, ExperimentView, Filter, OrderBy, RunPage,
-    RunView, ViewType,
+    RunView, Subject, ViewType,
 };
 
 use crate::db::{
@@ -20,7 +20,7 @@ use crate::error::{CatalogError, Result};
 use crate::journal;
 use crate::model::{
     DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME, Experiment, LatestMetric, LifecycleStage, Run,
-    RunRecord, RunStatus, TAG_PARENT_RUN_ID, TAG_RUN_NAME, TAG_USER,
+    RunRecord, RunRecordRef, RunStatus, TAG_PARENT_RUN_ID, TAG_RUN_NAME, TAG_USER,
 };
 use crate::ops::{ExperimentOp, RunOp};
 use crate::presence::{self, Presence, WRITERS_DIR};
@@ -77,6 +77,8 @@ struct Cache {
     instance: u64,
     generation: u64,
     runs: HashMap<String, Cached>,
+    /// Searches answered without loading the cache (the first one of a handle).
+    slim_searches: u32,
 }
 
 /// A run as searches use it: its search view, plus what the view does not hold. A [`Run`] is
@@ -84,7 +86,8 @@ struct Cache {
 #[derive(Debug, Clone)]
 struct Cached {
     view: Arc<RunView>,
-    extra: Arc<Extra>,
+    /// `None` for the partial views of a first search (`slim_candidates`).
+    extra: Option<Arc<Extra>>,
 }
 
 #[derive(Debug)]
@@ -123,13 +126,17 @@ impl Cached {
         };
         Cached {
             view: Arc::new(view),
-            extra: Arc::new(extra),
+            extra: Some(Arc::new(extra)),
         }
     }
 
+    /// The whole run (only for views loaded whole, never for partial ones).
     fn run(&self) -> Run {
         let v = &self.view;
-        let e = &self.extra;
+        let e = self
+            .extra
+            .as_ref()
+            .expect("whole runs are made from whole views");
         Run {
             run_id: v.run_id.clone(),
             experiment_id: v.experiment_id.clone(),
@@ -192,6 +199,16 @@ fn decode<T: serde::de::DeserializeOwned>(path: &Path, what: &str, bytes: &[u8])
         path: path.to_path_buf(),
         message: format!(
             "a {what} record is unreadable ({e}); rebuild the catalog from the journals \
+             (Catalog::rebuild)"
+        ),
+    })
+}
+
+fn decode_ref<'a>(path: &Path, bytes: &'a [u8]) -> Result<RunRecordRef<'a>> {
+    postcard::from_bytes(bytes).map_err(|e| CatalogError::Database {
+        path: path.to_path_buf(),
+        message: format!(
+            "a run record is unreadable ({e}); rebuild the catalog from the journals \
              (Catalog::rebuild)"
         ),
     })
@@ -1568,18 +1585,32 @@ impl Catalog {
         } else {
             max_results
         };
-        let cache = self.refreshed()?;
-        let mut selected: Vec<Cached> = Vec::new();
-        for id in experiment_ids {
-            selected.extend(
-                cache
-                    .runs
-                    .values()
-                    .filter(|c| c.view.experiment_id == *id)
-                    .cloned(),
-            );
-        }
-        drop(cache);
+        // The first search of a handle reads only what it needs (a one-shot tool, such as the
+        // CLI, never pays for loading every run); later ones load and keep every run's view.
+        let slim = {
+            let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            let first = cache.generation == 0 && cache.slim_searches == 0;
+            if first {
+                cache.slim_searches += 1;
+            }
+            first
+        };
+        let selected: Vec<Cached> = if slim {
+            self.slim_candidates(experiment_ids, view, filter.as_ref(), &order)?
+        } else {
+            let cache = self.refreshed()?;
+            let mut selected = Vec::new();
+            for id in experiment_ids {
+                selected.extend(
+                    cache
+                        .runs
+                        .values()
+                        .filter(|c| c.view.experiment_id == *id)
+                        .cloned(),
+                );
+            }
+            selected
+        };
         let page = if max_results == usize::MAX {
             // Everything: no paging limit.
             let mut all: Vec<Cached> = selected
@@ -1597,10 +1628,130 @@ impl Catalog {
         } else {
             runlog_search::search_runs(selected, filter.as_ref(), &order, view, max, page_token)?
         };
+        let runs = if slim {
+            let rtx = self.read()?;
+            let mut runs = Vec::with_capacity(page.runs.len());
+            for c in &page.runs {
+                let run = self
+                    .read_run(&rtx, &c.view.run_id)?
+                    .ok_or_else(|| CatalogError::run_not_found(&c.view.run_id))?;
+                runs.push(Arc::new(run));
+            }
+            runs
+        } else {
+            page.runs.iter().map(|c| Arc::new(c.run())).collect()
+        };
         Ok(RunPage {
-            runs: page.runs.iter().map(|c| Arc::new(c.run())).collect(),
+            runs,
             next_page_token: page.next_page_token,
         })
+    }
+
+    /// The runs of `experiment_ids` (each as often as its id is listed) in `view`, as views
+    /// holding every attribute but only the params, tags and metrics `filter` and `order`
+    /// look at: records are read without copying their strings, and only those keys are
+    /// kept.
+    fn slim_candidates(
+        &self,
+        experiment_ids: &[&str],
+        view: ViewType,
+        filter: Option<&Filter>,
+        order: &[OrderBy],
+    ) -> Result<Vec<Cached>> {
+        let mut params: Vec<&str> = Vec::new();
+        let mut tags: Vec<&str> = Vec::new();
+        let mut metrics: Vec<&str> = Vec::new();
+        let subjects = filter
+            .map(|f| f.clauses())
+            .unwrap_or_default()
+            .iter()
+            .map(|c| &c.subject)
+            .chain(order.iter().map(|o| &o.subject));
+        for subject in subjects {
+            match subject {
+                Subject::Param(k) => params.push(k),
+                Subject::Tag(k) => tags.push(k),
+                Subject::Metric(k) => metrics.push(k),
+                Subject::Attribute(_) | Subject::Dataset(_) => {}
+            }
+        }
+        let mut times: HashMap<&str, usize> = HashMap::new();
+        for id in experiment_ids {
+            *times.entry(id).or_default() += 1;
+        }
+        let map = |e: redb::StorageError| db_err(&self.db_path, "read the runs", e);
+        let rtx = self.read()?;
+        let runs = rtx
+            .open_table(RUNS)
+            .map_err(|e| db_err(&self.db_path, "open runs", e))?;
+        let pick = |pairs: &[(&str, &str)], keys: &[&str]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .filter(|(k, _)| keys.contains(k))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        // (view, times listed), in run-id order.
+        let mut picked: Vec<(RunView, usize)> = Vec::new();
+        for item in runs.iter().map_err(map)? {
+            let (_, v) = item.map_err(map)?;
+            let r: RunRecordRef<'_> = decode_ref(&self.db_path, v.value())?;
+            let Some(&n) = times.get(r.experiment_id) else {
+                continue;
+            };
+            if !view.includes(r.lifecycle_stage.as_str()) {
+                continue;
+            }
+            picked.push((
+                RunView {
+                    run_id: r.run_id.to_string(),
+                    experiment_id: r.experiment_id.to_string(),
+                    run_name: r.run_name.to_string(),
+                    status: r.status.as_str().to_string(),
+                    start_time: Some(r.start_time),
+                    end_time: r.end_time,
+                    user_id: r.user_id.to_string(),
+                    lifecycle_stage: r.lifecycle_stage.as_str().to_string(),
+                    artifact_uri: Some(r.artifact_uri.to_string()),
+                    params: pick(&r.params, &params),
+                    tags: pick(&r.tags, &tags),
+                    metrics: BTreeMap::new(),
+                    datasets: Vec::new(),
+                },
+                n,
+            ));
+        }
+        if !metrics.is_empty() {
+            // The metrics table is ordered like `picked`: merge the two.
+            let table = rtx
+                .open_table(RUN_METRICS)
+                .map_err(|e| db_err(&self.db_path, "open run metrics", e))?;
+            let mut at = 0;
+            for row in table.iter().map_err(map)? {
+                let (k, v) = row.map_err(map)?;
+                let (rid, key) = k.value();
+                while at < picked.len() && picked[at].0.run_id.as_str() < rid {
+                    at += 1;
+                }
+                if at == picked.len() {
+                    break;
+                }
+                if picked[at].0.run_id == rid && metrics.contains(&key) {
+                    picked[at].0.metrics.insert(key.to_string(), v.value().2);
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(picked.len());
+        for (view, n) in picked {
+            let view = Arc::new(view);
+            for _ in 0..n {
+                out.push(Cached {
+                    view: Arc::clone(&view),
+                    extra: None,
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// The latest point of each of `keys` for every run (active or deleted) of

@@ -168,6 +168,32 @@ pub(crate) struct RunRecord {
     pub journal_len: u64,
 }
 
+/// A [`RunRecord`] read in place: the same bytes (postcard encodes a map as a sequence of
+/// pairs), with every string borrowed from the database page instead of copied.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RunRecordRef<'a> {
+    #[serde(borrow)]
+    pub run_id: &'a str,
+    #[serde(borrow)]
+    pub experiment_id: &'a str,
+    #[serde(borrow)]
+    pub run_name: &'a str,
+    pub status: RunStatus,
+    pub start_time: i64,
+    pub end_time: Option<i64>,
+    #[serde(borrow)]
+    pub user_id: &'a str,
+    pub lifecycle_stage: LifecycleStage,
+    pub _deleted_time: Option<i64>,
+    #[serde(borrow)]
+    pub artifact_uri: &'a str,
+    #[serde(borrow)]
+    pub params: Vec<(&'a str, &'a str)>,
+    #[serde(borrow)]
+    pub tags: Vec<(&'a str, &'a str)>,
+    pub _journal_len: u64,
+}
+
 /// A run: its info, params, tags and the latest value of every metric.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Run {
