@@ -85,15 +85,7 @@ impl Run {
         let run_id = info.run_id.clone();
         // The summary of each key so far, merged with what each flush adds: MLflow's latest
         // value, exactly, NaN ties included.
-        let mut seed: HashMap<String, Summary> = HashMap::new();
-        if resume && let Ok(reader) = store.reader(&run_id) {
-            for (_, key) in reader.series() {
-                if let Some(s) = reader.summary(&key)? {
-                    seed.insert(key, s);
-                }
-            }
-        }
-        let summaries = Arc::new(Mutex::new(seed));
+        let summaries: Arc<Mutex<HashMap<String, Summary>>> = Arc::default();
         let finishing = Arc::new(AtomicBool::new(false));
         let syncer = store.inner.syncer.clone();
         let hook = {
@@ -124,6 +116,18 @@ impl Run {
             ..WriterOptions::default()
         };
         let writer = store.inner.metrics.writer(&run_id, options)?;
+        if resume {
+            // Read what the run holds once we hold its lock (and recovery cut any torn tail);
+            // nothing has been appended yet, so no flush can report anything before this.
+            let mut seed = summaries.lock().unwrap_or_else(|e| e.into_inner());
+            if let Ok(reader) = store.reader(&run_id) {
+                for (_, key) in reader.series() {
+                    if let Some(s) = reader.summary(&key)? {
+                        seed.insert(key, s);
+                    }
+                }
+            }
+        }
         if resume {
             let catalog = store.catalog();
             if info.status != RunStatus::Running {
