@@ -7,6 +7,7 @@ mod corruption;
 mod crash;
 mod facade;
 mod fixture;
+mod hostile;
 mod io_failure;
 mod model;
 mod multiprocess;
