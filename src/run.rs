@@ -34,10 +34,26 @@ pub struct Run {
 }
 
 /// A pre-resolved metric key of a [`Run`], from [`Run::metric`]: the cheapest way to log.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Metric<'r> {
     writer: &'r RunWriter,
     id: SeriesId,
+    key: Arc<str>,
+}
+
+/// MLflow refuses metric timestamps before the epoch (`_validate_metric`).
+#[inline]
+fn check_timestamp(key: &str, timestamp_ms: i64) -> Result<()> {
+    if timestamp_ms < 0 {
+        return Err(runlog_catalog::CatalogError::from(
+            runlog_catalog::validation::ValidationError::NegativeTimestamp {
+                key: key.to_string(),
+                timestamp: timestamp_ms,
+            },
+        )
+        .into());
+    }
+    Ok(())
 }
 
 impl Metric<'_> {
@@ -47,21 +63,28 @@ impl Metric<'_> {
         self.log_at(step, runlog_catalog::now_ms(), value)
     }
 
-    /// Logs `value` at `step` with an explicit timestamp (ms since the epoch).
+    /// Logs `value` at `step` with an explicit timestamp (ms since the epoch, not negative).
     #[inline]
     pub fn log_at(&self, step: i64, timestamp_ms: i64, value: f64) -> Result<()> {
+        check_timestamp(&self.key, timestamp_ms)?;
         Ok(self
             .writer
             .append(self.id, Point::new(step, timestamp_ms, value))?)
     }
 
-    /// Logs many points at once.
+    /// Logs many points at once (all or none: a negative timestamp refuses the batch).
     pub fn log_batch(&self, points: &[Point]) -> Result<()> {
+        if let Some(p) = points.iter().find(|p| p.timestamp_ms < 0) {
+            check_timestamp(&self.key, p.timestamp_ms)?;
+        }
         Ok(self.writer.append_batch(self.id, points)?)
     }
 
-    /// Logs columns of points (`steps[i]`, `timestamps_ms[i]`, `values[i]`).
+    /// Logs columns of points (`steps[i]`, `timestamps_ms[i]`, `values[i]`; all or none).
     pub fn log_columns(&self, steps: &[i64], timestamps_ms: &[i64], values: &[f64]) -> Result<()> {
+        if let Some(&t) = timestamps_ms.iter().find(|&&t| t < 0) {
+            check_timestamp(&self.key, t)?;
+        }
         Ok(self
             .writer
             .append_columns(self.id, steps, timestamps_ms, values)?)
@@ -180,6 +203,7 @@ impl Run {
         Ok(Metric {
             writer: self.writer(),
             id,
+            key: Arc::from(key),
         })
     }
 
@@ -192,6 +216,7 @@ impl Run {
     /// Logs `value` of metric `key` at `step` with an explicit timestamp (ms since the epoch).
     #[inline]
     pub fn log_metric_at(&self, key: &str, step: i64, timestamp_ms: i64, value: f64) -> Result<()> {
+        check_timestamp(key, timestamp_ms)?;
         Ok(self
             .writer()
             .append_key(key, Point::new(step, timestamp_ms, value))?)
@@ -273,7 +298,8 @@ impl Run {
             .iter()
             .map(|(k, s)| (k.clone(), latest_of(s)))
             .collect();
-        // The status is recorded even when the last flush failed: the run did end.
+        // The status is recorded even when the last flush failed: the run did end. (A run
+        // deleted meanwhile gets its latest values but keeps its status, as in MLflow.)
         self.store
             .catalog()
             .end_run(&self.run_id, status, None, &latest)?;

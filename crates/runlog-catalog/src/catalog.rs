@@ -763,7 +763,15 @@ impl Catalog {
                     }
                     id
                 }
-                None => self.meta_get(txn, K_NEXT_EXPERIMENT)?.max(1),
+                None => {
+                    let next = self.meta_get(txn, K_NEXT_EXPERIMENT)?.max(1);
+                    if next <= i64::MAX as u64 {
+                        next
+                    } else {
+                        // An imported id took the last one: the smallest free id instead.
+                        self.smallest_free_experiment_id(txn)?
+                    }
+                }
             };
             let op = ExperimentOp::Create {
                 id,
@@ -778,6 +786,24 @@ impl Catalog {
             };
             Ok((vec![op], id.to_string()))
         })
+    }
+
+    fn smallest_free_experiment_id(&self, txn: &WriteTransaction) -> Result<u64> {
+        let t = txn
+            .open_table(EXPERIMENTS)
+            .map_err(|e| db_err(&self.db_path, "open experiments", e))?;
+        let mut want = 1u64;
+        for item in t
+            .range(1u64..)
+            .map_err(|e| db_err(&self.db_path, "list experiments", e))?
+        {
+            let (k, _) = item.map_err(|e| db_err(&self.db_path, "list experiments", e))?;
+            if k.value() != want {
+                break;
+            }
+            want += 1;
+        }
+        Ok(want)
     }
 
     /// The experiment with this id.
@@ -1146,6 +1172,13 @@ impl Catalog {
         // As MLflow: the user is the one given (which also sets the tag, as MLflow's fluent
         // API does), else the mlflow.user tag, else "unknown" (and then no tag is added).
         if let Some(u) = &new.user {
+            validation::validate_tag(TAG_USER, u).map_err(|e| {
+                CatalogError::InvalidArgument(format!(
+                    "user {:?}{} cannot be recorded: {e}",
+                    validation::truncate_chars(u, 80),
+                    if u.chars().count() > 80 { "…" } else { "" }
+                ))
+            })?;
             tags.entry(TAG_USER.into()).or_insert_with(|| u.clone());
         }
         let user = new
@@ -1366,13 +1399,24 @@ impl Catalog {
         } else {
             end_time
         };
-        self.run_txn(run_id, |txn, rec| {
-            Self::require_active_run(run_id, rec)?;
+        let deleted = self.run_txn(run_id, |txn, rec| {
+            let rec = rec.ok_or_else(|| CatalogError::run_not_found(run_id))?;
             if !metrics.is_empty() {
                 self.put_metrics(txn, run_id, metrics)?;
             }
-            Ok((vec![RunOp::Status { status, end_time }], ()))
-        })
+            if rec.lifecycle_stage != LifecycleStage::Active {
+                // The latest values still match the metric data; the status stays.
+                return Ok((vec![], true));
+            }
+            Ok((vec![RunOp::Status { status, end_time }], false))
+        })?;
+        if deleted {
+            return Err(CatalogError::InvalidState(format!(
+                "the run {run_id} must be in the 'active' state, it is deleted; its latest \
+                 metric values were recorded, its status was not changed"
+            )));
+        }
+        Ok(())
     }
 
     /// Renames a run (and its `mlflow.runName` tag).
@@ -1774,6 +1818,10 @@ impl Catalog {
         // The runs asked for, in run-id order (the order of the metrics table).
         let mut wanted: Vec<String> = Vec::new();
         for id in experiment_ids {
+            // Ids other entry points refuse (`01`, `+1`) select nothing here either.
+            if validation::validate_experiment_id(id).is_err() {
+                continue;
+            }
             let Ok(exp) = id.parse::<u64>() else { continue };
             for item in lists.range((exp, "")..).map_err(map)? {
                 let (k, _) = item.map_err(map)?;
