@@ -22,12 +22,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => 1_000_000,
     };
     let store = Store::open(&dir)?;
-    let exp = store.set_experiment("quickstart")?;
+    let exp = store.experiment("quickstart")?;
 
     // 1. Train: a run with its hyperparameters, every metric logged at every step.
     let started = Instant::now();
-    let run = store.start_run(
-        NewRun::in_experiment(&exp.experiment_id)
+    let run = exp.start_run_with(
+        NewRun::default()
             .name(format!("w1-{steps}-steps"))
             .param("lr", 0.001)
             .param("batch_size", 64)
@@ -53,7 +53,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .sum();
     println!(
         "logged {points} points of run {run_id} (experiment {:?}) into {dir}/ in {secs:.2} s",
-        exp.name
+        exp.info().name
     );
     println!(
         "  ({:.1} M points/s, including generating them; {:.2} bytes/point on disk)\n",
@@ -64,7 +64,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 2. Analyse: what the catalog knows about the run (no metric data read) ...
     let info = store.get_run(&run_id)?;
     println!(
-        "run {:?}: {} , params {:?}",
+        "run {:?}: {}, params {:?}",
         info.run_name, info.status, info.params
     );
     println!("latest values (MLflow's rule: highest step, then time, then value):");
@@ -95,13 +95,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // 3. Search, with MLflow's filter language.
-    let filter = "metrics.`train/acc` > 0.5 AND params.optimizer = 'adam'";
-    let found = store.search_runs(
-        &[&exp.experiment_id],
-        filter,
-        &["metrics.`train/loss` ASC"],
-        10,
-    )?;
+    let filter = "metrics.`train/acc` > 0.3 AND params.optimizer = 'adam'";
+    let found = exp.search_runs(filter, &["metrics.`train/loss` ASC"], 10)?;
     println!("\nsearch_runs({filter:?}, order by train/loss):");
     println!(
         "  {:<32}  {:<22}  {:<9}  {:>10}  {:>10}",

@@ -49,7 +49,7 @@ mod sync;
 
 pub use error::{Error, Result};
 pub use run::{Metric, Run};
-pub use store::Store;
+pub use store::{ExperimentHandle, Store};
 
 pub use runlog_catalog as catalog;
 pub use runlog_catalog::{

@@ -108,6 +108,15 @@ impl Store {
         }
     }
 
+    /// A handle on the active experiment named `name`, created if there is none (as
+    /// [`Store::set_experiment`]): where new runs go and what searches look at.
+    pub fn experiment(&self, name: &str) -> Result<ExperimentHandle> {
+        Ok(ExperimentHandle {
+            info: self.set_experiment(name)?,
+            store: self.clone(),
+        })
+    }
+
     /// Starts a run: records it in the catalog (durably) and opens its metric writer. Tags
     /// `mlflow.user`, `mlflow.source.name` and `mlflow.source.type` are filled in as MLflow's
     /// fluent API does, unless given.
@@ -186,4 +195,56 @@ fn current_user() -> String {
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
         .unwrap_or_else(|| "unknown".into())
+}
+
+/// An experiment of a [`Store`], from [`Store::experiment`]: starts runs in it and searches
+/// them.
+#[derive(Debug, Clone)]
+pub struct ExperimentHandle {
+    store: Store,
+    info: Experiment,
+}
+
+impl ExperimentHandle {
+    /// The experiment's id.
+    pub fn id(&self) -> &str {
+        &self.info.experiment_id
+    }
+
+    /// The experiment as it was when the handle was made (name, tags, lifecycle, times).
+    pub fn info(&self) -> &Experiment {
+        &self.info
+    }
+
+    /// Starts a run named `name` in this experiment.
+    pub fn start_run(&self, name: &str) -> Result<Run> {
+        self.start_run_with(NewRun::default().name(name))
+    }
+
+    /// Starts a run in this experiment with everything `new` gives (its experiment is
+    /// replaced by this one).
+    pub fn start_run_with(&self, new: NewRun) -> Result<Run> {
+        let mut new = new;
+        new.experiment_id = Some(self.info.experiment_id.clone());
+        self.store.start_run(new)
+    }
+
+    /// MLflow's `search_runs` over this experiment's active runs, first `max_results`.
+    pub fn search_runs(
+        &self,
+        filter: &str,
+        order_by: &[&str],
+        max_results: usize,
+    ) -> Result<Vec<Arc<RunInfo>>> {
+        self.store
+            .search_runs(&[self.id()], filter, order_by, max_results)
+    }
+
+    /// The experiment's active runs, newest first.
+    pub fn runs(&self) -> Result<Vec<Arc<RunInfo>>> {
+        Ok(self
+            .store
+            .catalog()
+            .list_runs(&[self.id()], ViewType::ActiveOnly)?)
+    }
 }

@@ -226,3 +226,31 @@ fn a_lost_catalog_is_rebuilt_from_the_run_folders() {
     let next = store.catalog().create_experiment("new", None, &[]).unwrap();
     assert!(next.parse::<u64>().unwrap() > exp.parse::<u64>().unwrap());
 }
+
+#[test]
+fn an_experiment_handle_starts_and_searches_its_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let exp = store.experiment("handles").unwrap();
+    assert_eq!(store.experiment("handles").unwrap().id(), exp.id());
+    let a = exp.start_run("a").unwrap();
+    a.log_metric_at("acc", 1, 10, 0.9).unwrap();
+    let a_id = a.id().to_string();
+    a.finish(RunStatus::Finished).unwrap();
+    let b = exp
+        .start_run_with(NewRun::in_experiment("0").name("b").param("k", "v"))
+        .unwrap();
+    assert_eq!(b.experiment_id(), exp.id(), "the handle's experiment wins");
+    drop(b);
+    let found = exp.search_runs("metrics.acc > 0.5", &[], 10).unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].run_id, a_id);
+    assert_eq!(exp.runs().unwrap().len(), 2);
+    assert!(
+        store
+            .catalog()
+            .list_runs(&["0"], ViewType::All)
+            .unwrap()
+            .is_empty()
+    );
+}
