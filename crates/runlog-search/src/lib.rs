@@ -45,6 +45,10 @@
 //! ([`LikePattern`]), ordering ([`OrderBy`], [`sort_runs`]) and paging
 //! ([`encode_page_token`], [`search`]); experiments add their keys, evaluation and order on
 //! top of the same pieces.
+//!
+//! The model registry's two searches (`search_registered_models`, `search_model_versions`)
+//! reuse the lexer and the first pass too: [`RegisteredModelFilter`], [`ModelVersionFilter`],
+//! [`RegistryOrderBy`] and [`search_registered_models`] / [`search_model_versions`].
 
 mod ast;
 mod error;
@@ -58,6 +62,8 @@ mod paging;
 mod parser;
 mod pattern;
 mod pylist;
+mod registry;
+mod registry_search;
 mod resolve;
 mod run;
 mod search;
@@ -73,6 +79,15 @@ pub use experiment_search::{
 pub use order::{OrderBy, natural_order, sort_runs};
 pub use paging::{decode_page_token, encode_page_token};
 pub use pattern::LikePattern;
+pub use registry::{
+    IS_PROMPT_TAG_KEY, ModelVersionFilter, ModelVersionView, RegisteredModelFilter,
+    RegisteredModelView, RegistryClause, RegistrySubject,
+};
+pub use registry_search::{
+    MAX_MODEL_VERSIONS_THRESHOLD, MAX_REGISTERED_MODELS_THRESHOLD, RegistryAttribute,
+    RegistryOrderBy, RegistryPage, search_model_versions, search_registered_models,
+    sort_model_versions, sort_registered_models,
+};
 pub use run::{DatasetInput, MetricPoint, RunView, latest_metric_value};
 pub use search::{
     DEFAULT_MAX_RESULTS, MAX_RESULTS_THRESHOLD, Page, RunPage, ViewType, search, search_runs,
