@@ -65,7 +65,7 @@ pub struct NewRun {
 #[derive(Debug)]
 pub struct Catalog {
     root: PathBuf,
-    db_path: PathBuf,
+    pub(crate) db_path: PathBuf,
     db: Db,
     cache: Mutex<Cache>,
     /// This process's mark as a writer (`None` when read-only).
@@ -175,6 +175,13 @@ impl Borrow<RunView> for Cached {
     }
 }
 
+/// A journal the database has not applied to its end.
+enum Behind {
+    Experiments,
+    Models,
+    Run(String),
+}
+
 /// An experiment as `search_experiments` sees it, with the experiment itself.
 struct ExpHit {
     view: ExperimentView,
@@ -194,7 +201,11 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-fn decode<T: serde::de::DeserializeOwned>(path: &Path, what: &str, bytes: &[u8]) -> Result<T> {
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    what: &str,
+    bytes: &[u8],
+) -> Result<T> {
     postcard::from_bytes(bytes).map_err(|e| CatalogError::Database {
         path: path.to_path_buf(),
         message: format!(
@@ -214,7 +225,7 @@ fn decode_ref<'a>(path: &Path, bytes: &'a [u8]) -> Result<RunRecordRef<'a>> {
     })
 }
 
-fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
+pub(crate) fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
     postcard::to_allocvec(value).expect("catalog records serialise")
 }
 
@@ -303,10 +314,11 @@ impl Catalog {
         let count = behind.len();
         if count > 0 {
             self.write(|txn| {
-                for id in &behind {
-                    match id {
-                        None => self.catch_up_experiments(txn)?,
-                        Some(run_id) => {
+                for journal in &behind {
+                    match journal {
+                        Behind::Experiments => self.catch_up_experiments(txn)?,
+                        Behind::Models => self.catch_up_models(txn)?,
+                        Behind::Run(run_id) => {
                             self.catch_up_run(txn, run_id, None)?;
                         }
                     }
@@ -320,9 +332,8 @@ impl Catalog {
         Ok(count)
     }
 
-    /// The journals longer than what the database applied: `None` for the experiments
-    /// journal, `Some(run_id)` for a run's.
-    fn journals_behind(&self) -> Result<Vec<Option<String>>> {
+    /// The journals longer than what the database applied.
+    fn journals_behind(&self) -> Result<Vec<Behind>> {
         let rtx = self.read()?;
         let mut out = Vec::new();
         let applied = rtx
@@ -333,7 +344,10 @@ impl Catalog {
             .map_or(0, |v| v.value());
         let path = self.root.join(EXPERIMENTS_JOURNAL);
         if journal::len(&path).map_err(|e| CatalogError::io(&path, e))? > applied {
-            out.push(None);
+            out.push(Behind::Experiments);
+        }
+        if self.models_journal_behind(&rtx)? {
+            out.push(Behind::Models);
         }
         let runs = rtx
             .open_table(RUNS)
@@ -362,7 +376,7 @@ impl Catalog {
                 None => 0,
             };
             if len > applied {
-                out.push(Some(run_id));
+                out.push(Behind::Run(run_id));
             }
         }
         Ok(out)
@@ -403,11 +417,11 @@ impl Catalog {
         self.root.join("runs").join(run_id)
     }
 
-    fn read(&self) -> Result<ReadTransaction> {
+    pub(crate) fn read(&self) -> Result<ReadTransaction> {
         self.db.begin_read(&self.db_path)
     }
 
-    fn write<T>(&self, f: impl FnOnce(&WriteTransaction) -> Result<T>) -> Result<T> {
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&WriteTransaction) -> Result<T>) -> Result<T> {
         let database = self.db.writable().ok_or_else(|| {
             CatalogError::InvalidState(
                 "this catalog was opened read-only; open the store for writing to change it".into(),
@@ -527,6 +541,7 @@ impl Catalog {
                 self.journal_experiment_ops(txn, &ops)?;
             }
             self.replay_run_folders(txn)?;
+            self.catch_up_models(txn)?;
             Ok(())
         })
     }
@@ -612,7 +627,7 @@ impl Catalog {
         Ok(())
     }
 
-    fn meta_get(&self, txn: &WriteTransaction, key: &str) -> Result<u64> {
+    pub(crate) fn meta_get(&self, txn: &WriteTransaction, key: &str) -> Result<u64> {
         let meta = txn
             .open_table(META)
             .map_err(|e| db_err(&self.db_path, "open meta", e))?;
@@ -622,7 +637,7 @@ impl Catalog {
             .map_or(0, |v| v.value()))
     }
 
-    fn meta_set(&self, txn: &WriteTransaction, key: &str, value: u64) -> Result<()> {
+    pub(crate) fn meta_set(&self, txn: &WriteTransaction, key: &str, value: u64) -> Result<()> {
         txn.open_table(META)
             .map_err(|e| db_err(&self.db_path, "open meta", e))?
             .insert(key, value)

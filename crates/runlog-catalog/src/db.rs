@@ -37,11 +37,23 @@ pub(crate) const EXPERIMENT_RUNS: TableDefinition<(u64, &str), ()> =
 /// Run id → generation of its last change (for readers' caches).
 pub(crate) const RUN_GEN: TableDefinition<&str, u64> = TableDefinition::new("run_generation");
 
+/// Registered model name → postcard-encoded `ModelRecord`.
+pub(crate) const REGISTERED_MODELS: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("registered_models");
+/// (model name, version) → postcard-encoded `VersionRecord`; deleted versions stay (their
+/// numbers are never reused).
+pub(crate) const MODEL_VERSIONS: TableDefinition<(&str, u64), &[u8]> =
+    TableDefinition::new("model_versions");
+/// (model name, alias) → version.
+pub(crate) const MODEL_ALIASES: TableDefinition<(&str, &str), u64> =
+    TableDefinition::new("model_aliases");
+
 pub(crate) const K_SCHEMA: &str = "schema";
 pub(crate) const K_INSTANCE: &str = "instance";
 pub(crate) const K_GENERATION: &str = "generation";
 pub(crate) const K_NEXT_EXPERIMENT: &str = "next_experiment_id";
 pub(crate) const K_EXPERIMENTS_JOURNAL: &str = "experiments_journal_len";
+pub(crate) const K_MODELS_JOURNAL: &str = "models_journal_len";
 
 /// The open database, writable or not.
 pub(crate) enum Db {

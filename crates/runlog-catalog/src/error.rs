@@ -38,6 +38,60 @@ pub enum CatalogError {
         /// A hint to restore it when it is deleted.
         restore: &'static str,
     },
+    /// A registered model with this name exists already.
+    #[error("a registered model named {name:?} already exists; choose another name")]
+    ModelExists {
+        /// The name.
+        name: String,
+    },
+    /// A registered model has no (live) version with this number.
+    #[error("registered model {name:?} has no version {version}{hint}")]
+    ModelVersionNotFound {
+        /// The model.
+        name: String,
+        /// The version asked for.
+        version: u64,
+        /// What it has, starting with `; `.
+        hint: String,
+    },
+    /// A registered model has no alias with this name.
+    #[error("registered model {name:?} has no alias {alias:?}{hint}")]
+    AliasNotFound {
+        /// The model.
+        name: String,
+        /// The alias asked for.
+        alias: String,
+        /// What it has, starting with `; `.
+        hint: String,
+    },
+    /// A registered model has no version (in a stage) for a `models:/` URI.
+    #[error("registered model {name:?} has no version{in_stage}")]
+    NoModelVersion {
+        /// The model.
+        name: String,
+        /// ` in stage "Production"`, or empty.
+        in_stage: String,
+    },
+    /// A stage name that is not one of MLflow's.
+    #[error(
+        "invalid model version stage {stage:?}; use one of None, Staging, Production, Archived \
+         (in any letter case)"
+    )]
+    InvalidStage {
+        /// The stage given.
+        stage: String,
+    },
+    /// A `models:/` URI of no form MLflow accepts.
+    #[error(
+        "not a proper models:/ URI: {uri:?} ({why}); use 'models:/name/suffix' (a version, a \
+         stage or 'latest') or 'models:/name@alias'"
+    )]
+    InvalidModelUri {
+        /// The URI.
+        uri: String,
+        /// What is wrong with it.
+        why: String,
+    },
     /// Logging a param again with another value.
     #[error(
         "changing param values is not allowed: param {key:?} of run {run_id} was already logged \
@@ -106,6 +160,14 @@ impl CatalogError {
             what: "run",
             id: run_id.to_string(),
             hint: "; list runs with search_runs, or check the id (32 hex digits)".into(),
+        }
+    }
+
+    pub(crate) fn model_not_found(name: &str) -> Self {
+        CatalogError::NotFound {
+            what: "registered model",
+            id: name.to_string(),
+            hint: "; list models with search_registered_models".into(),
         }
     }
 

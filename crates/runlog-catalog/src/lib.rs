@@ -35,6 +35,10 @@
 //! # Ok::<(), runlog_catalog::CatalogError>(())
 //! ```
 //!
+//! The model registry (registered models, versions, stages, aliases, `models:/` URIs) lives
+//! in the same database, journaled in `<store>/models.log`; see
+//! [`Catalog::create_registered_model`] and the methods after it.
+//!
 //! [`validation`] holds MLflow 3.17's rules for every name a user can choose.
 
 mod catalog;
@@ -44,6 +48,9 @@ mod journal;
 mod model;
 mod ops;
 mod presence;
+mod registry;
+mod registry_model;
+mod registry_ops;
 pub mod validation;
 
 pub use catalog::{
@@ -58,4 +65,8 @@ pub use model::{
     TAG_USER,
 };
 pub use presence::WRITERS_DIR;
-pub use runlog_search::{ExperimentPage, RunPage, ViewType};
+pub use registry::MODELS_JOURNAL;
+pub use registry_model::{
+    ModelLineage, ModelUri, ModelVersion, ModelVersionStatus, RegisteredModel, Stage,
+};
+pub use runlog_search::{ExperimentPage, RegistryPage, RunPage, ViewType};
