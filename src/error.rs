@@ -1,6 +1,7 @@
-//! The facade's error: whatever the metric store or the catalog reported.
+//! The facade's error: whatever the metric store, the catalog or the artifacts reported.
 
-/// An error of the metric store or of the catalog; both say what was wrong and what to do.
+/// An error of the metric store, the catalog or the artifacts; each says what was wrong and
+/// what to do.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -10,6 +11,9 @@ pub enum Error {
     /// From the catalog (experiments, runs, params, tags, search).
     #[error(transparent)]
     Catalog(#[from] runlog_catalog::CatalogError),
+    /// From the artifact repository (logging, listing, reading, downloading run artifacts).
+    #[error(transparent)]
+    Artifacts(#[from] runlog_artifacts::ArtifactError),
 }
 
 impl From<runlog_search::SearchError> for Error {

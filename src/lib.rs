@@ -39,11 +39,13 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The layers are also usable alone: [`metrics`] (the metric store: per-run segment files) and
-//! [`catalog`] (experiments, runs, params, tags and latest metrics on redb).
+//! The layers are also usable alone: [`metrics`] (the metric store: per-run segment files),
+//! [`catalog`] (experiments, runs, params, tags and latest metrics on redb) and [`artifacts`]
+//! (run artifacts in local folders).
 
 mod error;
 mod run;
+mod run_artifacts;
 mod store;
 mod sync;
 
@@ -51,6 +53,8 @@ pub use error::{Error, Result};
 pub use run::{Metric, Run};
 pub use store::{ExperimentHandle, Store};
 
+pub use runlog_artifacts as artifacts;
+pub use runlog_artifacts::{ArtifactRepo, FileInfo};
 pub use runlog_catalog as catalog;
 pub use runlog_catalog::{
     Experiment, LatestMetric, LifecycleStage, NewRun, Run as RunInfo, RunStatus, ViewType,

@@ -1,5 +1,6 @@
 //! runlog's integration tests: one binary, one module per concern.
 
+mod artifacts;
 mod catalog_fixture;
 mod common;
 mod compaction;
