@@ -42,8 +42,13 @@
 //! The layers are also usable alone: [`metrics`] (the metric store: per-run segment files),
 //! [`catalog`] (experiments, runs, params, tags and latest metrics on redb) and [`artifacts`]
 //! (run artifacts in local folders).
+//!
+//! The model registry (MLflow's registered models, versions, stages and aliases) is on
+//! [`Store::catalog`]; [`Store::register_model`] registers a run's model and
+//! [`Store::resolve_model`] / [`Store::model_lineage`] resolve `models:/` URIs.
 
 mod error;
+mod registry;
 mod run;
 mod run_artifacts;
 mod store;
@@ -58,6 +63,9 @@ pub use runlog_artifacts::{ArtifactRepo, FileInfo};
 pub use runlog_catalog as catalog;
 pub use runlog_catalog::{
     Experiment, LatestMetric, LifecycleStage, NewRun, Run as RunInfo, RunStatus, ViewType,
+};
+pub use runlog_catalog::{
+    ModelLineage, ModelUri, ModelVersion, RegisteredModel, RegistryPage, Stage,
 };
 pub use runlog_metrics as metrics;
 pub use runlog_metrics::{

@@ -13,5 +13,6 @@ mod io_failure;
 mod model;
 mod multiprocess;
 mod processes;
+mod registry;
 mod regressions;
 mod search_oracle;
