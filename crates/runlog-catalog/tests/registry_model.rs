@@ -593,3 +593,51 @@ fn archive_existing_versions_moves_the_others_to_archived() {
         Op::Rebuild,
     ]);
 }
+
+#[test]
+fn timestamps_move_as_in_mlflows_file_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Catalog::open(dir.path()).unwrap();
+    let tick = || std::thread::sleep(std::time::Duration::from_millis(3));
+    let m = c.create_registered_model("m", None, &[]).unwrap();
+    assert_eq!(m.creation_timestamp, m.last_updated_timestamp);
+    tick();
+    let v1 = c
+        .create_model_version("m", "s3://b", None, None, &[])
+        .unwrap();
+    let model_at = |c: &Catalog| c.get_registered_model("m").unwrap().last_updated_timestamp;
+    assert_eq!(
+        model_at(&c),
+        v1.creation_timestamp,
+        "a new version moves its model"
+    );
+    tick();
+    // A version tag moves the model, not the version.
+    c.set_model_version_tag("m", 1, "k", "v").unwrap();
+    let v = c.get_model_version("m", 1).unwrap();
+    assert_eq!(v.last_updated_timestamp, v1.last_updated_timestamp);
+    assert!(model_at(&c) > v1.creation_timestamp);
+    tick();
+    // A description moves the version, not the model.
+    let before = model_at(&c);
+    let v = c.update_model_version("m", 1, Some("d")).unwrap();
+    assert!(v.last_updated_timestamp > v1.last_updated_timestamp);
+    assert_eq!(model_at(&c), before);
+    tick();
+    // A stage moves both, to the same time; so does an alias (the model only).
+    let v = c
+        .transition_model_version_stage("m", 1, "Staging", false)
+        .unwrap();
+    assert_eq!(model_at(&c), v.last_updated_timestamp);
+    tick();
+    c.set_registered_model_alias("m", "a", 1).unwrap();
+    assert!(model_at(&c) > v.last_updated_timestamp);
+    tick();
+    // A rename moves the model and every version to the same time.
+    let r = c.rename_registered_model("m", "n").unwrap();
+    let v = c.get_model_version("n", 1).unwrap();
+    assert_eq!(r.last_updated_timestamp, v.last_updated_timestamp);
+    assert_eq!(r.creation_timestamp, m.creation_timestamp);
+    assert_eq!(r.aliases["a"], 1, "aliases follow a rename");
+    assert_eq!(v.tags["k"], "v", "version tags follow a rename");
+}

@@ -4,8 +4,10 @@
 
 use proptest::prelude::*;
 use runlog_search::{
-    DatasetInput, ExperimentFilter, ExperimentOrderBy, ExperimentView, Filter, OrderBy, RunView,
-    ViewType, decode_page_token, search, search_experiments,
+    DatasetInput, ExperimentFilter, ExperimentOrderBy, ExperimentView, Filter, ModelVersionFilter,
+    ModelVersionView, OrderBy, RegisteredModelFilter, RegisteredModelView, RegistryOrderBy,
+    RunView, ViewType, decode_page_token, search, search_experiments, search_model_versions,
+    search_registered_models,
 };
 
 fn cases() -> u32 {
@@ -36,6 +38,11 @@ fn fragment() -> impl Strategy<Value = String> {
         Just("last_update_time".to_owned()),
         Just("experiment_id".to_owned()),
         Just("tag.`k e y`".to_owned()),
+        Just("version_number".to_owned()),
+        Just("source_path".to_owned()),
+        Just("last_updated_timestamp".to_owned()),
+        Just("tags.`mlflow.prompt.is_prompt`".to_owned()),
+        Just("'2'".to_owned()),
         Just("=".to_owned()),
         Just("!=".to_owned()),
         Just("<=".to_owned()),
@@ -121,8 +128,51 @@ fn sample_experiments() -> Vec<ExperimentView> {
     vec![a, b]
 }
 
+fn sample_models() -> Vec<RegisteredModelView> {
+    let mut a = RegisteredModelView {
+        name: "Über model\n".into(),
+        creation_timestamp: i64::MIN,
+        last_updated_timestamp: i64::MAX,
+        ..RegisteredModelView::default()
+    };
+    a.tags.insert("t".into(), "x_y%".into());
+    vec![a, RegisteredModelView::default()]
+}
+
+fn sample_versions() -> Vec<ModelVersionView> {
+    let mut a = ModelVersionView {
+        name: "m".into(),
+        version: u64::MAX,
+        run_id: Some("r1".into()),
+        source: "runs:/r1/model".into(),
+        ..ModelVersionView::default()
+    };
+    a.tags.insert("t".into(), String::new());
+    vec![a, ModelVersionView::default()]
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+
+    #[test]
+    fn registry_filters_parse_and_search_without_panicking(
+        text in prop_oneof!["\\PC{0,64}".boxed(), soup().boxed()],
+        order in prop_oneof!["\\PC{0,24}".boxed(), soup().boxed()],
+        max_results in 0usize..1_200,
+    ) {
+        let models = sample_models();
+        let versions = sample_versions();
+        if let Ok(filter) = RegisteredModelFilter::parse(&text) {
+            let order: Vec<RegistryOrderBy> = RegistryOrderBy::parse_for_models(&order).into_iter().collect();
+            let page = search_registered_models(&models, &filter, &order, max_results, None);
+            prop_assert_eq!(page.is_ok(), (1..=1000).contains(&max_results));
+        }
+        if let Ok(filter) = ModelVersionFilter::parse(&text) {
+            let order: Vec<RegistryOrderBy> = RegistryOrderBy::parse_for_versions(&order).into_iter().collect();
+            let page = search_model_versions(&versions, &filter, &order, max_results.max(1), None);
+            prop_assert!(page.is_ok());
+        }
+    }
 
     #[test]
     fn filter_parse_never_panics(text in "\\PC{0,64}") {
