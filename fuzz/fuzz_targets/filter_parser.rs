@@ -1,5 +1,6 @@
 //! Arbitrary bytes, read as UTF-8 (lossily), into every text parser of `runlog-search`:
-//! `Filter::parse`, `OrderBy::parse`, `ExperimentFilter::parse` and `ExperimentOrderBy::parse`.
+//! `Filter::parse`, `OrderBy::parse`, `ExperimentFilter::parse`, `ExperimentOrderBy::parse` and
+//! the registry's `RegisteredModelFilter`, `ModelVersionFilter` and `RegistryOrderBy`.
 //! None may panic, and:
 //! - an error's position, when it has one, is a char boundary of the text (at most its length);
 //! - a filter that parses is evaluated against a few fixed runs (or experiments) holding the
@@ -12,8 +13,10 @@ use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
 use runlog_search::{
-    DatasetInput, ExperimentFilter, ExperimentOrderBy, ExperimentView, Filter, OrderBy, RunView,
-    SearchError, ViewType, search, search_experiments,
+    DatasetInput, ExperimentFilter, ExperimentOrderBy, ExperimentView, Filter, ModelVersionFilter,
+    ModelVersionView, OrderBy, RegisteredModelFilter, RegisteredModelView, RegistryOrderBy,
+    RunView, SearchError, ViewType, search, search_experiments, search_model_versions,
+    search_registered_models,
 };
 
 // Links the capped allocator (see `runlog_fuzz::MAX_ALLOC`).
@@ -79,6 +82,31 @@ static EXPERIMENTS: LazyLock<Vec<ExperimentView>> = LazyLock::new(|| {
     vec![a, b, ExperimentView::default()]
 });
 
+static MODELS: LazyLock<Vec<RegisteredModelView>> = LazyLock::new(|| {
+    let mut a = RegisteredModelView {
+        name: "Über model\n".into(),
+        creation_timestamp: i64::MIN,
+        last_updated_timestamp: i64::MAX,
+        ..RegisteredModelView::default()
+    };
+    a.tags.insert("t".into(), "x_y%".into());
+    a.tags
+        .insert("mlflow.prompt.is_prompt".into(), "true".into());
+    vec![a, RegisteredModelView::default()]
+});
+
+static VERSIONS: LazyLock<Vec<ModelVersionView>> = LazyLock::new(|| {
+    let mut a = ModelVersionView {
+        name: "m".into(),
+        version: u64::MAX,
+        run_id: Some("0a1b".into()),
+        source: "runs:/0a1b/model".into(),
+        ..ModelVersionView::default()
+    };
+    a.tags.insert("t".into(), String::new());
+    vec![a, ModelVersionView::default()]
+});
+
 /// Checks that an error's position lies on a char boundary of `text`.
 fn check_position<T>(text: &str, parsed: &Result<T, SearchError>) {
     if let Err(e) = parsed
@@ -130,6 +158,34 @@ fuzz_target!(|data: &[u8]| {
             page.is_ok(),
             "experiment search failed for {text:?}: {page:?}"
         );
+    }
+
+    let filter = RegisteredModelFilter::parse(text);
+    check_position(text, &filter);
+    if let Ok(filter) = filter {
+        let filter = filter.hiding_prompts(text);
+        let page = search_registered_models(MODELS.iter(), &filter, &[], 2, None);
+        assert!(page.is_ok(), "model search failed for {text:?}: {page:?}");
+    }
+    let filter = ModelVersionFilter::parse(text);
+    check_position(text, &filter);
+    if let Ok(filter) = filter {
+        let page = search_model_versions(VERSIONS.iter(), &filter, &[], 2, None);
+        assert!(page.is_ok(), "version search failed for {text:?}: {page:?}");
+    }
+    for order in [
+        RegistryOrderBy::parse_for_models(text),
+        RegistryOrderBy::parse_for_versions(text),
+    ] {
+        check_position(text, &order);
+        if let Ok(order) = order {
+            let all = ModelVersionFilter::default();
+            let page = search_model_versions(VERSIONS.iter(), &all, &[order], 10, None);
+            assert!(
+                page.is_ok(),
+                "ordering versions by {text:?} failed: {page:?}"
+            );
+        }
     }
 
     let order = ExperimentOrderBy::parse(text);
