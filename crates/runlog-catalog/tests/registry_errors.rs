@@ -122,3 +122,77 @@ fn refused_calls_journal_nothing_and_missing_keys_are_no_error() {
     c.delete_registered_model_alias("m", "nope").unwrap();
     assert_eq!(std::fs::read(&journal).unwrap(), before);
 }
+
+mod hostile {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn cases() -> u32 {
+        std::env::var("RUNLOG_PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(32)
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "\\PC{0,12}".boxed(),
+            Just("m".to_owned()).boxed(),
+            Just("../m".to_owned()).boxed(),
+            Just("latest".to_owned()).boxed(),
+            Just("models:/m/1".to_owned()).boxed(),
+            Just("models:/m@a".to_owned()).boxed(),
+            Just("name = 'm'".to_owned()).boxed(),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+
+        /// Arbitrary names, keys, aliases, stages, URIs and filters at every registry entry
+        /// point: no panic; a refused call leaves the journal as it was.
+        #[test]
+        fn arbitrary_input_never_panics_and_refusals_journal_nothing(
+            a in text(), b in text(), version in 0u64..4, flag in any::<bool>(),
+        ) {
+            let (dir, c) = setup();
+            let journal = dir.path().join(MODELS_JOURNAL);
+            let calls: Vec<Box<dyn Fn() -> bool + '_>> = vec![
+                Box::new(|| c.create_registered_model(&a, Some(&b), &[(&b, &a)]).is_ok()),
+                Box::new(|| c.rename_registered_model(&a, &b).is_ok()),
+                Box::new(|| c.set_registered_model_tag(&a, &b, &a).is_ok()),
+                Box::new(|| c.delete_registered_model_tag(&a, &b).is_ok()),
+                Box::new(|| c.create_model_version(&a, &b, None, None, &[]).is_ok()),
+                Box::new(|| c.set_model_version_tag(&a, version, &b, "v").is_ok()),
+                Box::new(|| c.transition_model_version_stage(&a, version, &b, flag).is_ok()),
+                Box::new(|| c.set_registered_model_alias(&a, &b, version).is_ok()),
+                Box::new(|| c.delete_registered_model_alias(&a, &b).is_ok()),
+                Box::new(|| c.get_model_version_by_alias(&a, &b).is_ok()),
+                Box::new(|| c.get_latest_versions(&a, &[&b]).is_ok()),
+                Box::new(|| c.resolve_model_uri(&a).is_ok()),
+                Box::new(|| c.model_version_lineage(&b).is_ok()),
+                Box::new(|| c.search_registered_models(Some(&a), &[&b], 10, None).is_ok()),
+                Box::new(|| c.search_model_versions(Some(&a), &[&b], 10, Some(&b)).is_ok()),
+            ];
+            for call in &calls {
+                let before = std::fs::read(&journal).unwrap();
+                if !call() {
+                    prop_assert_eq!(std::fs::read(&journal).unwrap(), before);
+                }
+            }
+            // Whatever happened, a rebuild reads back the same registry.
+            let all = |c: &Catalog| {
+                c.search_model_versions(None, &["name", "version_number"], 1000, None)
+                    .unwrap()
+                    .items
+            };
+            let models = |c: &Catalog| c.search_registered_models(None, &[], 1000, None).unwrap().items;
+            let (want_v, want_m) = (all(&c), models(&c));
+            drop(calls);
+            drop(c);
+            let rebuilt = Catalog::rebuild(dir.path()).unwrap();
+            prop_assert_eq!(all(&rebuilt), want_v);
+            prop_assert_eq!(models(&rebuilt), want_m);
+        }
+    }
+}
