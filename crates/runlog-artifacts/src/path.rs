@@ -135,7 +135,8 @@ pub(crate) fn uri_to_path(uri: &str) -> Result<PathBuf> {
     if path.is_empty() {
         return Err(unsupported("it names no folder"));
     }
-    let bytes = percent_decode(path);
+    // Python's `unquote_to_bytes`: `%XX` becomes the byte, malformed escapes stay as they are.
+    let bytes: Vec<u8> = percent_encoding::percent_decode_str(path).collect();
     if bytes.contains(&0) {
         return Err(unsupported("it contains a NUL byte"));
     }
@@ -155,33 +156,6 @@ fn scheme(uri: &str) -> Option<&str> {
 fn strip_scheme<'a>(uri: &'a str, want: &str) -> Option<&'a str> {
     let s = scheme(uri)?;
     s.eq_ignore_ascii_case(want).then(|| &uri[s.len() + 1..])
-}
-
-/// Python's `urllib.parse.unquote_to_bytes`: `%XX` becomes the byte; anything else, malformed
-/// escapes included, stays as it is.
-fn percent_decode(s: &str) -> Vec<u8> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && let (Some(h), Some(l)) = (
-                b.get(i + 1).and_then(|&c| hex(c)),
-                b.get(i + 2).and_then(|&c| hex(c)),
-            )
-        {
-            out.push(h << 4 | l);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    out
-}
-
-fn hex(c: u8) -> Option<u8> {
-    (c as char).to_digit(16).map(|d| d as u8)
 }
 
 #[cfg(test)]

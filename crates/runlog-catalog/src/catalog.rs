@@ -546,9 +546,20 @@ impl Catalog {
         })
     }
 
+    /// `file://<store>/artifacts/<id>`, the path percent-encoded as Python's
+    /// `pathlib.Path.as_uri()` does (MLflow's `path_to_local_file_uri`).
     fn default_artifact_location(&self, id: u64) -> String {
+        use std::os::unix::ffi::OsStrExt;
+        // `urllib.parse.quote(safe='/')`: letters, digits, `_.-~` and `/` stay as they are.
+        const PYTHON_QUOTE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+            .remove(b'_')
+            .remove(b'.')
+            .remove(b'-')
+            .remove(b'~')
+            .remove(b'/');
         let abs = std::path::absolute(&self.root).unwrap_or_else(|_| self.root.clone());
-        format!("file://{}/artifacts/{id}", abs.display())
+        let path = percent_encoding::percent_encode(abs.as_os_str().as_bytes(), PYTHON_QUOTE);
+        format!("file://{path}/artifacts/{id}")
     }
 
     /// Replays the journal of every run folder into an empty catalog, with latest metrics
@@ -2012,5 +2023,30 @@ mod tests {
         let e = c.log_params(&run.run_id, &[("a", "2")]).unwrap_err();
         assert!(matches!(e, CatalogError::ParamChanged { .. }), "{e}");
         assert_eq!(std::fs::read(&path).unwrap(), after_ok);
+    }
+}
+
+#[cfg(test)]
+mod uri_tests {
+    use super::*;
+
+    #[test]
+    fn default_artifact_locations_are_encoded_as_pathlib_as_uri() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("my store ü%41");
+        let c = Catalog::open(&root).unwrap();
+        let exp = c.get_experiment("0").unwrap();
+        assert!(
+            exp.artifact_location
+                .ends_with("/my%20store%20%C3%BC%2541/artifacts/0"),
+            "{}",
+            exp.artifact_location
+        );
+        assert!(exp.artifact_location.starts_with("file:///"));
+        let run = c.create_run(NewRun::default()).unwrap();
+        assert_eq!(
+            run.artifact_uri,
+            format!("{}/{}/artifacts", exp.artifact_location, run.run_id)
+        );
     }
 }
