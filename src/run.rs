@@ -42,18 +42,31 @@ pub struct Metric<'r> {
 }
 
 /// MLflow refuses metric timestamps before the epoch (`_validate_metric`).
-#[inline]
+#[inline(always)]
 fn check_timestamp(key: &str, timestamp_ms: i64) -> Result<()> {
     if timestamp_ms < 0 {
-        return Err(runlog_catalog::CatalogError::from(
-            runlog_catalog::validation::ValidationError::NegativeTimestamp {
-                key: key.to_string(),
-                timestamp: timestamp_ms,
-            },
-        )
-        .into());
+        return Err(negative_timestamp(key, timestamp_ms));
     }
     Ok(())
+}
+
+// The error paths of the per-point calls, kept out of line so the hot path stays small.
+#[cold]
+#[inline(never)]
+fn negative_timestamp(key: &str, timestamp_ms: i64) -> crate::Error {
+    runlog_catalog::CatalogError::from(
+        runlog_catalog::validation::ValidationError::NegativeTimestamp {
+            key: key.to_string(),
+            timestamp: timestamp_ms,
+        },
+    )
+    .into()
+}
+
+#[cold]
+#[inline(never)]
+fn metrics_error(e: runlog_metrics::Error) -> crate::Error {
+    e.into()
 }
 
 impl Metric<'_> {
@@ -67,9 +80,9 @@ impl Metric<'_> {
     #[inline]
     pub fn log_at(&self, step: i64, timestamp_ms: i64, value: f64) -> Result<()> {
         check_timestamp(&self.key, timestamp_ms)?;
-        Ok(self
-            .writer
-            .append(self.id, Point::new(step, timestamp_ms, value))?)
+        self.writer
+            .append(self.id, Point::new(step, timestamp_ms, value))
+            .map_err(metrics_error)
     }
 
     /// Logs many points at once (all or none: a negative timestamp refuses the batch).
@@ -217,9 +230,9 @@ impl Run {
     #[inline]
     pub fn log_metric_at(&self, key: &str, step: i64, timestamp_ms: i64, value: f64) -> Result<()> {
         check_timestamp(key, timestamp_ms)?;
-        Ok(self
-            .writer()
-            .append_key(key, Point::new(step, timestamp_ms, value))?)
+        self.writer()
+            .append_key(key, Point::new(step, timestamp_ms, value))
+            .map_err(metrics_error)
     }
 
     /// Logs several metrics of one step, with one timestamp (now).
