@@ -31,7 +31,7 @@ pub enum Error {
         /// The name.
         name: String,
         /// Why it is refused.
-        reason: &'static str,
+        reason: String,
     },
     /// A path resolved outside the export folder at write time (a symbolic link in the way).
     #[error("refusing to write {0}: it is not a plain folder inside the export folder")]

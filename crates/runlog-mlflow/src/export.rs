@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use runlog_catalog::validation;
 use runlog_catalog::{Catalog, Experiment, LifecycleStage, Run, RunStatus, ViewType};
 use runlog_metrics::MetricStore;
 
@@ -95,7 +96,7 @@ pub fn export(
             return Err(Error::InvalidName {
                 what: "experiment id".into(),
                 name: exp.experiment_id.clone(),
-                reason: "MLflow's readers need all-digit experiment ids",
+                reason: "MLflow's readers need all-digit experiment ids".into(),
             });
         }
         let location = match options.artifact_uris {
@@ -162,7 +163,7 @@ fn write_experiment(
     tag_dir.push("tags");
     for (key, value) in &exp.tags {
         let what = || format!("tag key of experiment {}", exp.experiment_id);
-        let name = key_components(&what, key)?;
+        let name = key_components(&what, key, |k| validation::validate_experiment_tag(k, ""))?;
         tree.file(&tag_dir, &name, |w| w.write_all(value.as_bytes()))?;
         report.tags += 1;
     }
@@ -228,15 +229,26 @@ fn write_run(
         d.push(sub);
         tree.dir(&d)?;
     }
-    for (sub, map, count) in [
-        ("params", &run.params, &mut report.params),
-        ("tags", &run.tags, &mut report.tags),
+    type Rule = fn(&str) -> Result<(), validation::ValidationError>;
+    for (sub, map, count, rule) in [
+        (
+            "params",
+            &run.params,
+            &mut report.params,
+            validation::validate_param_key as Rule,
+        ),
+        (
+            "tags",
+            &run.tags,
+            &mut report.tags,
+            validation::validate_tag_key as Rule,
+        ),
     ] {
         let mut d = dir.clone();
         d.push(sub);
         for (key, value) in map {
             let what = || format!("{} key of run {}", &sub[..sub.len() - 1], run.run_id);
-            let name = key_components(&what, key)?;
+            let name = key_components(&what, key, rule)?;
             tree.file(&d, &name, |w| w.write_all(value.as_bytes()))?;
             *count += 1;
         }
@@ -266,7 +278,7 @@ fn write_run(
     };
     for (_, key) in reader.series() {
         let what = || format!("metric key of run {}", run.run_id);
-        let name = key_components(&what, &key)?;
+        let name = key_components(&what, &key, validation::validate_metric_key)?;
         let points = reader.history(&key).map_err(metrics_err)?;
         if points.is_empty() {
             continue; // MLflow cannot read an empty metric file

@@ -6,16 +6,33 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use runlog_catalog::validation::ValidationError;
+
 use crate::error::{Error, Result, io};
 
 /// MLflow's key rule (§8 of the spec): characters `[/\w.\- :]` (`\w` of any script), already
 /// path-normalised (no empty, `.` or `..` component, no leading `/`, not starting with `..`),
 /// not empty. Returns the `/`-separated components.
-pub fn key_components<'k>(what: &dyn Fn() -> String, key: &'k str) -> Result<Vec<&'k str>> {
-    let refuse = |reason| Error::InvalidName {
+///
+/// `mlflow_rule` is the catalog's exact MLflow validator for this kind of key (a name MLflow
+/// refuses would make the whole run unreadable to it); the checks here are the exporter's own
+/// last line of defence for paths, whatever the validator says.
+pub fn key_components<'k>(
+    what: &dyn Fn() -> String,
+    key: &'k str,
+    mlflow_rule: fn(&str) -> Result<(), ValidationError>,
+) -> Result<Vec<&'k str>> {
+    if let Err(e) = mlflow_rule(key) {
+        return Err(Error::InvalidName {
+            what: what(),
+            name: key.to_string(),
+            reason: e.to_string(),
+        });
+    }
+    let refuse = |reason: &str| Error::InvalidName {
         what: what(),
         name: key.to_string(),
-        reason,
+        reason: reason.to_string(),
     };
     if key.is_empty() {
         return Err(refuse("it is empty"));
@@ -57,7 +74,9 @@ pub fn id_component(what: &str, id: &str) -> Result<()> {
         Err(Error::InvalidName {
             what: what.to_string(),
             name: id.to_string(),
-            reason: "an id must be ASCII letters, digits, `_` and `-`, starting with a letter or digit",
+            reason:
+                "an id must be ASCII letters, digits, `_` and `-`, starting with a letter or digit"
+                    .into(),
         })
     }
 }
@@ -167,6 +186,8 @@ impl Tree {
 mod tests {
     use std::fs;
 
+    use runlog_catalog::validation::ValidationError;
+
     use super::{Tree, key_components};
     use crate::error::Error;
 
@@ -189,17 +210,19 @@ mod tests {
     #[test]
     fn keys_follow_mlflow_rules() {
         let what = || "key".to_string();
+        // Without MLflow's validator: the exporter's own path rules alone.
+        let any: fn(&str) -> Result<(), ValidationError> = |_| Ok(());
         assert_eq!(
-            key_components(&what, "train/loss").unwrap(),
+            key_components(&what, "train/loss", any).unwrap(),
             ["train", "loss"]
         );
         for ok in ["a b", "a..b", " a", "colon:key", "größe", "x.y-z_1"] {
-            assert!(key_components(&what, ok).is_ok(), "{ok:?}");
+            assert!(key_components(&what, ok, any).is_ok(), "{ok:?}");
         }
         for bad in [
             "", "/a", "../a", "..a", "a/../b", "a//b", "a/", ".", "./a", "a*", "a\\b",
         ] {
-            assert!(key_components(&what, bad).is_err(), "{bad:?}");
+            assert!(key_components(&what, bad, any).is_err(), "{bad:?}");
         }
     }
 }
