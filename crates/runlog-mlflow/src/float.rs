@@ -16,15 +16,28 @@ pub fn write_python_float(out: &mut String, value: f64) {
         return;
     }
     // Rust's `{:e}` prints the shortest round-trip digits: `1.2345e3`, `-0e0`, `5e-324`.
-    let mut sci = String::with_capacity(32);
-    write!(sci, "{value:e}").expect("writing to a String cannot fail");
+    // At most 17 digits, a sign, a point and a 4-character exponent: 32 bytes suffice.
+    let mut buf = [0u8; 32];
+    let len = {
+        let mut cursor = std::io::Cursor::new(&mut buf[..]);
+        std::io::Write::write_fmt(&mut cursor, format_args!("{value:e}"))
+            .expect("an f64 in `{:e}` fits in 32 bytes");
+        cursor.position() as usize
+    };
+    let sci = std::str::from_utf8(&buf[..len]).expect("`{:e}` writes ASCII");
     let (mantissa, exp) = sci.split_once('e').expect("`{:e}` always has an exponent");
     let exp: i32 = exp.parse().expect("`{:e}` writes a decimal exponent");
     let (negative, mantissa) = match mantissa.strip_prefix('-') {
         Some(m) => (true, m),
         None => (false, mantissa),
     };
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let mut digit_buf = [0u8; 24];
+    let mut n = 0;
+    for b in mantissa.bytes().filter(|b| *b != b'.') {
+        digit_buf[n] = b;
+        n += 1;
+    }
+    let digits = std::str::from_utf8(&digit_buf[..n]).expect("ASCII digits");
     // Python's `decpt`: where the decimal point sits relative to the digits.
     let decpt = exp + 1;
     if negative {
@@ -42,11 +55,11 @@ pub fn write_python_float(out: &mut String, value: f64) {
     } else if decpt <= 0 {
         out.push_str("0.");
         out.extend(std::iter::repeat_n('0', (-decpt) as usize));
-        out.push_str(&digits);
+        out.push_str(digits);
     } else {
         let decpt = decpt as usize;
         if decpt >= digits.len() {
-            out.push_str(&digits);
+            out.push_str(digits);
             out.extend(std::iter::repeat_n('0', decpt - digits.len()));
             out.push_str(".0");
         } else {
