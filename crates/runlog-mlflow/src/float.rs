@@ -79,7 +79,7 @@ fn break_tie_to_even(value: f64, digits: &mut [u8], decpt: i32) {
     let n = digits.len();
     let last = digits[n - 1] - b'0';
     // Halfway cases need a digit count where the double's spacing is that of the digits.
-    if n < 15 || last % 2 == 0 || value == 0.0 {
+    if n < 15 || last.is_multiple_of(2) || value == 0.0 {
         return;
     }
     let d: u128 = digits
@@ -181,10 +181,10 @@ mod tests {
             (f64::MIN_POSITIVE, "2.2250738585072014e-308"),
             (-123.456, "-123.456"),
             // Exactly halfway between two shortest candidates: Python keeps the even digit.
-            (-1864467722013891.25, "-1864467722013891.2"),
-            (-2886254405724.53125, "-2886254405724.5312"),
-            (215713215722524.125, "215713215722524.12"),
-            (1571020503318890.25, "1571020503318890.2"),
+            (f64::from_bits(0xc31a7ee4e110330d), "-1864467722013891.2"),
+            (f64::from_bits(0xc28500115942e440), "-2886254405724.5312"),
+            (f64::from_bits(0x42e88614b3168384), "215713215722524.12"),
+            (f64::from_bits(0x43165356dc2405a9), "1571020503318890.2"),
             (f64::NAN, "nan"),
             (-f64::NAN, "nan"),
             (f64::INFINITY, "inf"),
