@@ -56,20 +56,9 @@ impl Store {
         Ok(repo)
     }
 
-    /// The repository of `run`'s recorded `artifact_uri`. The URI the catalog made for the
-    /// run is taken as the store-relative folder it names, exactly, without URI decoding.
+    /// The repository of `run`'s recorded `artifact_uri` (a `file:` URI, percent-decoded as
+    /// MLflow decodes it; the catalog records its default one encoded).
     pub(crate) fn artifact_repo(&self, run: &RunInfo) -> Result<ArtifactRepo> {
-        let root = self.catalog().root();
-        let abs = std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
-        let default_uri = format!(
-            "file://{}/artifacts/{}/{}/artifacts",
-            abs.display(),
-            run.experiment_id,
-            run.run_id
-        );
-        if run.artifact_uri == default_uri {
-            return Ok(ArtifactRepo::new(self.default_artifact_root(run)));
-        }
         Ok(ArtifactRepo::from_uri(&run.artifact_uri)?)
     }
 

@@ -248,27 +248,4 @@ impl Run {
     pub fn parent_run_id(&self) -> Option<&str> {
         self.tags.get(TAG_PARENT_RUN_ID).map(String::as_str)
     }
-
-    /// The run as `search_runs` sees it.
-    pub fn view(&self) -> runlog_search::RunView {
-        runlog_search::RunView {
-            run_id: self.run_id.clone(),
-            experiment_id: self.experiment_id.clone(),
-            run_name: self.run_name.clone(),
-            status: self.status.as_str().to_string(),
-            start_time: Some(self.start_time),
-            end_time: self.end_time,
-            user_id: self.user_id.clone(),
-            lifecycle_stage: self.lifecycle_stage.as_str().to_string(),
-            artifact_uri: Some(self.artifact_uri.clone()),
-            params: self.params.clone(),
-            tags: self.tags.clone(),
-            metrics: self
-                .metrics
-                .iter()
-                .map(|(k, m)| (k.clone(), m.value))
-                .collect(),
-            datasets: Vec::new(),
-        }
-    }
 }
