@@ -67,6 +67,7 @@ pub use model::{
 pub use presence::WRITERS_DIR;
 pub use registry::MODELS_JOURNAL;
 pub use registry_model::{
-    ModelLineage, ModelUri, ModelVersion, ModelVersionStatus, RegisteredModel, Stage,
+    ModelLineage, ModelUri, ModelVersion, ModelVersionStatus, RegisteredModel, RegistryEntry,
+    Stage, StoredVersion,
 };
 pub use runlog_search::{ExperimentPage, RegistryPage, RunPage, ViewType};

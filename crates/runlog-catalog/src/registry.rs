@@ -25,7 +25,9 @@ use crate::catalog::{Catalog, decode, now_ms};
 use crate::db::{K_MODELS_JOURNAL, META, MODEL_ALIASES, MODEL_VERSIONS, REGISTERED_MODELS, db_err};
 use crate::error::{CatalogError, Result};
 use crate::journal;
-use crate::registry_model::{ModelLineage, ModelUri, ModelVersion, RegisteredModel, Stage};
+use crate::registry_model::{
+    ModelLineage, ModelUri, ModelVersion, RegisteredModel, RegistryEntry, Stage, StoredVersion,
+};
 use crate::registry_ops::{ModelOp, ModelRecord, Registry, VersionRecord};
 use crate::validation;
 
@@ -265,6 +267,32 @@ impl Catalog {
                 al.insert(alias.to_string(), v.value());
             }
             out.push((m, vs, al));
+        }
+        Ok(out)
+    }
+
+    /// Every registered model with all its versions, deleted ones included (MLflow keeps
+    /// them as `Deleted_Internal` so that their numbers are never given again), sorted by
+    /// name and version, read in one transaction: what an exporter writes.
+    pub fn registry_snapshot(&self) -> Result<Vec<RegistryEntry>> {
+        let mut out: Vec<RegistryEntry> = self
+            .load_models(None)?
+            .iter()
+            .map(|loaded| RegistryEntry {
+                model: model_out(loaded),
+                versions: loaded
+                    .1
+                    .iter()
+                    .map(|v| StoredVersion {
+                        version: version_out(v, &loaded.2),
+                        deleted: v.deleted,
+                    })
+                    .collect(),
+            })
+            .collect();
+        out.sort_by(|a, b| a.model.name.cmp(&b.model.name));
+        for entry in &mut out {
+            entry.versions.sort_by_key(|v| v.version.version);
         }
         Ok(out)
     }

@@ -138,6 +138,24 @@ pub struct ModelVersion {
     pub aliases: Vec<String>,
 }
 
+/// A registered model with every version it ever had: [`crate::Catalog::registry_snapshot`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegistryEntry {
+    /// The model, as [`crate::Catalog::get_registered_model`] answers it.
+    pub model: RegisteredModel,
+    /// Its versions by number, deleted ones included.
+    pub versions: Vec<StoredVersion>,
+}
+
+/// A model version as the registry keeps it, deleted or not.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredVersion {
+    /// The version (a deleted version keeps the stage it had).
+    pub version: ModelVersion,
+    /// Deleted: MLflow's `Deleted_Internal`, hidden from every read, its number never reused.
+    pub deleted: bool,
+}
+
 /// A model version with the run that produced it: what [`crate::Catalog::model_version_lineage`]
 /// answers.
 #[derive(Debug, Clone, PartialEq)]
