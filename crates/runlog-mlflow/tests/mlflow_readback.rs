@@ -905,9 +905,14 @@ fn mlflow_reads_back_everything_the_store_holds() {
             ));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "MLflow did not read back what runlog holds:\n\n{}",
-        failures.join("\n\n")
-    );
+    if !failures.is_empty() {
+        // Kept for a look: the export, expected.json and the store moved aside.
+        let kept = dir.keep();
+        panic!(
+            "MLflow did not read back what runlog holds (export, expected.json and store kept \
+             in {}):\n\n{}",
+            kept.display(),
+            failures.join("\n\n")
+        );
+    }
 }
