@@ -46,30 +46,18 @@ impl Store {
     /// folder was moved.
     pub fn artifacts(&self, run_id: &str) -> Result<ArtifactRepo> {
         let run = self.get_run(run_id)?;
-        let repo = self.artifact_repo(&run)?;
-        if !repo.root().exists() {
-            let local = self.default_artifact_root(&run);
-            if local.exists() {
-                return Ok(ArtifactRepo::new(local));
-            }
-        }
-        Ok(repo)
+        Ok(ArtifactRepo::for_run(
+            self.catalog().root(),
+            &run.artifact_uri,
+            &run.experiment_id,
+            &run.run_id,
+        )?)
     }
 
     /// The repository of `run`'s recorded `artifact_uri` (a `file:` URI, percent-decoded as
     /// MLflow decodes it; the catalog records its default one encoded).
     pub(crate) fn artifact_repo(&self, run: &RunInfo) -> Result<ArtifactRepo> {
         Ok(ArtifactRepo::from_uri(&run.artifact_uri)?)
-    }
-
-    fn default_artifact_root(&self, run: &RunInfo) -> PathBuf {
-        // Both ids are validated by the catalog: digits and [A-Za-z0-9_-].
-        self.catalog()
-            .root()
-            .join("artifacts")
-            .join(&run.experiment_id)
-            .join(&run.run_id)
-            .join("artifacts")
     }
 }
 

@@ -45,6 +45,31 @@ impl ArtifactRepo {
         Ok(ArtifactRepo::new(path::uri_to_path(uri)?))
     }
 
+    /// The repository of a run of the store at `store_root` whose recorded artifact URI is
+    /// `artifact_uri`, for reading. When the recorded root is gone and the store holds the
+    /// run's artifacts in its default place (`<store>/artifacts/<experiment>/<run>/artifacts`),
+    /// that is used: the store folder was moved.
+    pub fn for_run(
+        store_root: &Path,
+        artifact_uri: &str,
+        experiment_id: &str,
+        run_id: &str,
+    ) -> Result<ArtifactRepo> {
+        let repo = ArtifactRepo::from_uri(artifact_uri)?;
+        if !repo.root().exists() {
+            // Both ids come from the catalog, which validated them: [A-Za-z0-9_-].
+            let local = store_root
+                .join("artifacts")
+                .join(experiment_id)
+                .join(run_id)
+                .join("artifacts");
+            if local.exists() {
+                return Ok(ArtifactRepo::new(local));
+            }
+        }
+        Ok(repo)
+    }
+
     /// The artifact root folder.
     pub fn root(&self) -> &Path {
         &self.root

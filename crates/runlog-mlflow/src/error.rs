@@ -17,11 +17,33 @@ pub enum Error {
         /// The cause.
         source: io::Error,
     },
-    /// The export folder already holds something; exports go into a new or empty folder.
+    /// The export folder holds something that is not an earlier export.
     #[error(
-        "the export folder {0} is not empty; export into a new or empty folder (incremental export is not supported yet)"
+        "the export folder {0} is not empty and holds no earlier runlog export (no `.runlog-export.json`); export into a new or empty folder, or into the folder of an earlier export to update it"
     )]
     TargetNotEmpty(PathBuf),
+    /// Something the export would create is already there in another form (an experiment
+    /// both active and in `.trash/`).
+    #[error(
+        "{0} is in the way: the export folder holds it in a form an export does not write; move it away and export again"
+    )]
+    Conflict(PathBuf),
+    /// A chosen experiment or run is not in the store.
+    #[error("there is no {what} {id:?} in the store")]
+    NotInStore {
+        /// `experiment` or `run`.
+        what: &'static str,
+        /// The id asked for.
+        id: String,
+    },
+    /// A run's artifacts could not be read.
+    #[error("reading the artifacts of run {run_id}: {source}")]
+    Artifacts {
+        /// The run.
+        run_id: String,
+        /// The cause.
+        source: runlog_artifacts::ArtifactError,
+    },
     /// A name (key, id) cannot become a file name MLflow accepts, or would leave the export
     /// folder.
     #[error("cannot export {what} {name:?}: {reason}")]

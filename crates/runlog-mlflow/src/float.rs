@@ -7,68 +7,120 @@ use std::fmt::Write;
 
 /// Appends `value` to `out` exactly as Python's `repr(value)` would print it.
 pub fn write_python_float(out: &mut String, value: f64) {
+    let mut buf = [0u8; 32];
+    let len = format_python_float(value, &mut buf);
+    out.push_str(std::str::from_utf8(&buf[..len]).expect("ASCII"));
+}
+
+/// Appends `value` to `out` exactly as Python's `repr(value)` would print it.
+pub fn write_python_float_bytes(out: &mut Vec<u8>, value: f64) {
+    let mut buf = [0u8; 32];
+    let len = format_python_float(value, &mut buf);
+    out.extend_from_slice(&buf[..len]);
+}
+
+/// A small cursor over a fixed buffer.
+struct Out<'b> {
+    buf: &'b mut [u8; 32],
+    len: usize,
+}
+
+impl Out<'_> {
+    fn push(&mut self, b: u8) {
+        self.buf[self.len] = b;
+        self.len += 1;
+    }
+
+    fn push_all(&mut self, bytes: &[u8]) {
+        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+    }
+}
+
+/// Writes Python's `repr(value)` into `buf` (at most 24 bytes: `-1.7976931348623157e+308`);
+/// returns its length.
+fn format_python_float(value: f64, buf: &mut [u8; 32]) -> usize {
+    let mut out = Out { buf, len: 0 };
     if value.is_nan() {
-        out.push_str("nan");
-        return;
+        out.push_all(b"nan");
+        return out.len;
     }
     if value.is_infinite() {
-        out.push_str(if value > 0.0 { "inf" } else { "-inf" });
-        return;
+        out.push_all(if value > 0.0 { b"inf" } else { b"-inf" });
+        return out.len;
     }
     // Rust's `{:e}` prints the shortest round-trip digits: `1.2345e3`, `-0e0`, `5e-324`.
     // At most 17 digits, a sign, a point and a 4-character exponent: 32 bytes suffice.
-    let mut buf = [0u8; 32];
+    let mut sci_buf = [0u8; 32];
     let len = {
-        let mut cursor = std::io::Cursor::new(&mut buf[..]);
+        let mut cursor = std::io::Cursor::new(&mut sci_buf[..]);
         std::io::Write::write_fmt(&mut cursor, format_args!("{value:e}"))
             .expect("an f64 in `{:e}` fits in 32 bytes");
         cursor.position() as usize
     };
-    let sci = std::str::from_utf8(&buf[..len]).expect("`{:e}` writes ASCII");
-    let (mantissa, exp) = sci.split_once('e').expect("`{:e}` always has an exponent");
-    let exp: i32 = exp.parse().expect("`{:e}` writes a decimal exponent");
-    let (negative, mantissa) = match mantissa.strip_prefix('-') {
+    let sci = &sci_buf[..len];
+    let e_at = sci
+        .iter()
+        .position(|&b| b == b'e')
+        .expect("`{:e}` always has an exponent");
+    let (mantissa, exp) = (&sci[..e_at], &sci[e_at + 1..]);
+    let exp: i32 = std::str::from_utf8(exp)
+        .ok()
+        .and_then(|e| e.parse().ok())
+        .expect("`{:e}` writes a decimal exponent");
+    let (negative, mantissa) = match mantissa.strip_prefix(b"-") {
         Some(m) => (true, m),
         None => (false, mantissa),
     };
     let mut digit_buf = [0u8; 24];
     let mut n = 0;
-    for b in mantissa.bytes().filter(|b| *b != b'.') {
+    for &b in mantissa.iter().filter(|b| **b != b'.') {
         digit_buf[n] = b;
         n += 1;
     }
     // Python's `decpt`: where the decimal point sits relative to the digits.
     let decpt = exp + 1;
     break_tie_to_even(value.abs(), &mut digit_buf[..n], decpt);
-    let digits = std::str::from_utf8(&digit_buf[..n]).expect("ASCII digits");
+    let digits = &digit_buf[..n];
     if negative {
-        out.push('-');
+        out.push(b'-');
     }
     if decpt <= -4 || decpt > 16 {
-        out.push_str(&digits[..1]);
+        out.push(digits[0]);
         if digits.len() > 1 {
-            out.push('.');
-            out.push_str(&digits[1..]);
+            out.push(b'.');
+            out.push_all(&digits[1..]);
         }
         let e = decpt - 1;
-        write!(out, "e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs())
-            .expect("writing to a String cannot fail");
+        out.push(b'e');
+        out.push(if e < 0 { b'-' } else { b'+' });
+        let e = e.unsigned_abs();
+        if e >= 100 {
+            out.push(b'0' + (e / 100) as u8);
+        }
+        out.push(b'0' + (e / 10 % 10) as u8);
+        out.push(b'0' + (e % 10) as u8);
     } else if decpt <= 0 {
-        out.push_str("0.");
-        out.extend(std::iter::repeat_n('0', (-decpt) as usize));
-        out.push_str(digits);
+        out.push_all(b"0.");
+        for _ in 0..-decpt {
+            out.push(b'0');
+        }
+        out.push_all(digits);
     } else {
         let decpt = decpt as usize;
         if decpt >= digits.len() {
-            out.push_str(digits);
-            out.extend(std::iter::repeat_n('0', decpt - digits.len()));
-            out.push_str(".0");
+            out.push_all(digits);
+            for _ in 0..decpt - digits.len() {
+                out.push(b'0');
+            }
+            out.push_all(b".0");
         } else {
-            out.push_str(&digits[..decpt]);
-            out.push('.');
-            out.push_str(&digits[decpt..]);
+            out.push_all(&digits[..decpt]);
+            out.push(b'.');
+            out.push_all(&digits[decpt..]);
         }
     }
+    out.len
 }
 
 /// When the value lies exactly halfway between two shortest candidates, Rust keeps the upper

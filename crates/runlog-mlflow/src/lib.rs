@@ -45,5 +45,7 @@ mod tree;
 mod yaml;
 
 pub use error::{Error, Result};
-pub use export::{ArtifactUris, ExportOptions, ExportReport, export, status_code};
-pub use float::{python_float, write_python_float};
+pub use export::{
+    ArtifactUris, ExportOptions, ExportProgress, ExportReport, ProgressFn, export, status_code,
+};
+pub use float::{python_float, write_python_float, write_python_float_bytes};
