@@ -842,7 +842,10 @@ fn mlflow_reads_back_everything_the_store_holds() {
             std::env::var_os("CI").is_none(),
             "RUNLOG_MLFLOW=skip is for offline developer machines only, never in CI"
         );
-        eprintln!(
+        // Straight to the stream: the harness's capture of eprintln! would hide it.
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr().lock(),
             "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
              !!! RUNLOG_MLFLOW=skip: the export was NOT checked against real MLflow.      !!!\n\
              !!! Unset it and run `bash scripts/mlflow-venvs.sh` to run the check.        !!!\n\
