@@ -548,7 +548,7 @@ impl Catalog {
 
     /// `file://<store>/artifacts/<id>`, the path percent-encoded as Python's
     /// `pathlib.Path.as_uri()` does (MLflow's `path_to_local_file_uri`).
-    fn default_artifact_location(&self, id: u64) -> String {
+    pub(crate) fn default_artifact_location(&self, id: u64) -> String {
         use std::os::unix::ffi::OsStrExt;
         // `urllib.parse.quote(safe='/')`: letters, digits, `_.-~` and `/` stay as they are.
         const PYTHON_QUOTE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
@@ -591,7 +591,11 @@ impl Catalog {
     // ----------------------------------------------------------------------------------
     // Experiments
 
-    fn load_experiment(&self, txn: &WriteTransaction, id: u64) -> Result<Option<Experiment>> {
+    pub(crate) fn load_experiment(
+        &self,
+        txn: &WriteTransaction,
+        id: u64,
+    ) -> Result<Option<Experiment>> {
         let t = txn
             .open_table(EXPERIMENTS)
             .map_err(|e| db_err(&self.db_path, "open experiments", e))?;
@@ -694,7 +698,7 @@ impl Catalog {
 
     /// One experiment transaction: catch up, let `build` check and choose the operations
     /// against the current state, journal them, apply them.
-    fn experiment_txn<T>(
+    pub(crate) fn experiment_txn<T>(
         &self,
         build: impl FnOnce(&WriteTransaction) -> Result<(Vec<ExperimentOp>, T)>,
     ) -> Result<T> {
@@ -1045,7 +1049,11 @@ impl Catalog {
     // ----------------------------------------------------------------------------------
     // Runs
 
-    fn load_run(&self, txn: &WriteTransaction, run_id: &str) -> Result<Option<RunRecord>> {
+    pub(crate) fn load_run(
+        &self,
+        txn: &WriteTransaction,
+        run_id: &str,
+    ) -> Result<Option<RunRecord>> {
         let t = txn
             .open_table(RUNS)
             .map_err(|e| db_err(&self.db_path, "open runs", e))?;
@@ -1116,7 +1124,7 @@ impl Catalog {
 
     /// One run transaction: catch up, let `build` check and choose operations against the
     /// run as it is, journal them in the run folder, apply them.
-    fn run_txn<T>(
+    pub(crate) fn run_txn<T>(
         &self,
         run_id: &str,
         build: impl FnOnce(&WriteTransaction, Option<&RunRecord>) -> Result<(Vec<RunOp>, T)>,

@@ -48,6 +48,12 @@ pub(crate) const MODEL_VERSIONS: TableDefinition<(&str, u64), &[u8]> =
 pub(crate) const MODEL_ALIASES: TableDefinition<(&str, &str), u64> =
     TableDefinition::new("model_aliases");
 
+/// (model name, version) → postcard-encoded `ImportedVersionFields`: what a version imported
+/// from MLflow carried beyond runlog's own fields (`model_id`, `storage_location`, …). Only
+/// imported versions have an entry; created when the first one is imported.
+pub(crate) const MODEL_VERSION_IMPORTED: TableDefinition<(&str, u64), &[u8]> =
+    TableDefinition::new("model_version_imported");
+
 pub(crate) const K_SCHEMA: &str = "schema";
 pub(crate) const K_INSTANCE: &str = "instance";
 pub(crate) const K_GENERATION: &str = "generation";

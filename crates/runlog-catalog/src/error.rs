@@ -145,6 +145,14 @@ pub enum CatalogError {
     /// Reading metric data for a rebuild failed.
     #[error(transparent)]
     Metrics(#[from] runlog_metrics::Error),
+    /// An import met an entity this catalog holds already (imports never overwrite).
+    #[error("{what} {id:?} exists already in this store; an import never overwrites it")]
+    Exists {
+        /// `experiment`, `run` or `registered model`.
+        what: &'static str,
+        /// Its id or name.
+        id: String,
+    },
 }
 
 impl CatalogError {

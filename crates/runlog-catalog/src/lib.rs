@@ -44,6 +44,7 @@
 mod catalog;
 mod db;
 mod error;
+mod import;
 mod journal;
 mod model;
 mod ops;
@@ -58,6 +59,7 @@ pub use catalog::{
 };
 pub use db::SCHEMA_VERSION;
 pub use error::{CatalogError, Result};
+pub use import::{ImportedModel, ImportedVersion, ImportedVersionFields};
 pub use journal::Damage;
 pub use model::{
     DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME, Experiment, LatestMetric, LifecycleStage, Run,

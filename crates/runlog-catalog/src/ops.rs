@@ -39,6 +39,18 @@ pub(crate) enum ExperimentOp {
         stage: LifecycleStage,
         time: i64,
     },
+    /// An experiment imported from another store (MLflow's `mlruns/`), recorded exactly as
+    /// it was there: every field given, nothing stamped. Replaces the record of its id (the
+    /// importer only replaces the untouched default experiment `0`).
+    Import {
+        id: u64,
+        name: String,
+        artifact_location: String,
+        lifecycle_stage: LifecycleStage,
+        creation_time: i64,
+        last_update_time: i64,
+        tags: BTreeMap<String, String>,
+    },
 }
 
 impl ExperimentOp {
@@ -48,7 +60,8 @@ impl ExperimentOp {
             | ExperimentOp::Rename { id, .. }
             | ExperimentOp::SetTag { id, .. }
             | ExperimentOp::DeleteTag { id, .. }
-            | ExperimentOp::Lifecycle { id, .. } => *id,
+            | ExperimentOp::Lifecycle { id, .. }
+            | ExperimentOp::Import { id, .. } => *id,
         }
     }
 
@@ -73,9 +86,32 @@ impl ExperimentOp {
             });
             return;
         }
+        if let ExperimentOp::Import {
+            id,
+            name,
+            artifact_location,
+            lifecycle_stage,
+            creation_time,
+            last_update_time,
+            tags,
+        } = self
+        {
+            *exp = Some(Experiment {
+                experiment_id: id.to_string(),
+                name: name.clone(),
+                artifact_location: artifact_location.clone(),
+                lifecycle_stage: *lifecycle_stage,
+                creation_time: *creation_time,
+                last_update_time: *last_update_time,
+                tags: tags.clone(),
+            });
+            return;
+        }
         let Some(e) = exp.as_mut() else { return };
         match self {
-            ExperimentOp::Create { .. } => unreachable!("handled above"),
+            ExperimentOp::Create { .. } | ExperimentOp::Import { .. } => {
+                unreachable!("handled above")
+            }
             ExperimentOp::Rename { name, time, .. } => {
                 e.name = name.clone();
                 e.last_update_time = *time;
@@ -129,6 +165,22 @@ pub(crate) enum RunOp {
         stage: LifecycleStage,
         time: i64,
     },
+    /// A run imported from another store (MLflow's `mlruns/`), recorded exactly as it was
+    /// there: every field given, params and tags verbatim, no system tag added.
+    Import {
+        run_id: String,
+        experiment_id: String,
+        run_name: String,
+        status: RunStatus,
+        start_time: i64,
+        end_time: Option<i64>,
+        user_id: String,
+        lifecycle_stage: LifecycleStage,
+        deleted_time: Option<i64>,
+        artifact_uri: String,
+        params: BTreeMap<String, String>,
+        tags: BTreeMap<String, String>,
+    },
 }
 
 impl RunOp {
@@ -163,9 +215,41 @@ impl RunOp {
             });
             return;
         }
+        if let RunOp::Import {
+            run_id,
+            experiment_id,
+            run_name,
+            status,
+            start_time,
+            end_time,
+            user_id,
+            lifecycle_stage,
+            deleted_time,
+            artifact_uri,
+            params,
+            tags,
+        } = self
+        {
+            *run = Some(RunRecord {
+                run_id: run_id.clone(),
+                experiment_id: experiment_id.clone(),
+                run_name: run_name.clone(),
+                status: *status,
+                start_time: *start_time,
+                end_time: *end_time,
+                user_id: user_id.clone(),
+                lifecycle_stage: *lifecycle_stage,
+                deleted_time: *deleted_time,
+                artifact_uri: artifact_uri.clone(),
+                params: params.clone(),
+                tags: tags.clone(),
+                journal_len: run.as_ref().map_or(0, |r| r.journal_len),
+            });
+            return;
+        }
         let Some(r) = run.as_mut() else { return };
         match self {
-            RunOp::Create { .. } => unreachable!("handled above"),
+            RunOp::Create { .. } | RunOp::Import { .. } => unreachable!("handled above"),
             RunOp::LogParams { params } => {
                 for (k, v) in params {
                     // Params are immutable: the first value stays (a changed value is refused

@@ -165,7 +165,7 @@ impl Catalog {
 
     /// One registry transaction: catch up, let `build` check and choose the operations
     /// against the current state, journal them, apply them.
-    fn registry_txn<T>(
+    pub(crate) fn registry_txn<T>(
         &self,
         build: impl FnOnce(&Registry<'_>) -> Result<(Vec<ModelOp>, T)>,
     ) -> Result<T> {

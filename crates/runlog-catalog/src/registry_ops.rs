@@ -18,8 +18,9 @@ use redb::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{decode, encode};
-use crate::db::{MODEL_ALIASES, MODEL_VERSIONS, REGISTERED_MODELS, db_err};
+use crate::db::{MODEL_ALIASES, MODEL_VERSION_IMPORTED, MODEL_VERSIONS, REGISTERED_MODELS, db_err};
 use crate::error::Result;
+use crate::import::{ImportedVersion, ImportedVersionFields};
 use crate::registry_model::{ModelVersionStatus, Stage};
 
 /// A registered model as the catalog stores it (aliases live in their own table).
@@ -137,6 +138,17 @@ pub(crate) enum ModelOp {
         alias: String,
         time: i64,
     },
+    /// A registered model imported from another store (MLflow's `mlruns/`) with all its
+    /// versions (deleted ones included, numbers kept) and aliases, exactly as recorded there.
+    ImportModel {
+        name: String,
+        creation_timestamp: i64,
+        last_updated_timestamp: i64,
+        description: Option<String>,
+        tags: BTreeMap<String, String>,
+        aliases: BTreeMap<String, u64>,
+        versions: Vec<ImportedVersion>,
+    },
 }
 
 /// The registry tables inside one write transaction.
@@ -252,6 +264,45 @@ impl Registry<'_> {
         for alias in aliases.keys() {
             t.remove((name, alias.as_str())).map_err(map)?;
         }
+        let imported: Vec<u64> = self.imported_fields(name)?.into_keys().collect();
+        if !imported.is_empty() {
+            let mut t = self.txn.open_table(MODEL_VERSION_IMPORTED).map_err(open)?;
+            for v in imported {
+                t.remove((name, v)).map_err(map)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The imported fields of the versions of `name` that have them, by version.
+    pub fn imported_fields(&self, name: &str) -> Result<BTreeMap<u64, ImportedVersionFields>> {
+        let t = match self.txn.open_table(MODEL_VERSION_IMPORTED) {
+            Ok(t) => t,
+            Err(e) => return Err(db_err(self.path, "open imported model versions", e)),
+        };
+        let map = |e: redb::StorageError| db_err(self.path, "read imported model versions", e);
+        let mut out = BTreeMap::new();
+        for item in t.range((name, 0u64)..=(name, u64::MAX)).map_err(map)? {
+            let (k, v) = item.map_err(map)?;
+            out.insert(
+                k.value().1,
+                decode(self.path, "imported model version", v.value())?,
+            );
+        }
+        Ok(out)
+    }
+
+    fn put_imported_fields(
+        &self,
+        name: &str,
+        version: u64,
+        fields: &ImportedVersionFields,
+    ) -> Result<()> {
+        self.txn
+            .open_table(MODEL_VERSION_IMPORTED)
+            .map_err(|e| db_err(self.path, "open imported model versions", e))?
+            .insert((name, version), encode(fields).as_slice())
+            .map_err(|e| db_err(self.path, "write an imported model version", e))?;
         Ok(())
     }
 
@@ -304,6 +355,7 @@ impl Registry<'_> {
                 };
                 let versions = self.versions(name)?;
                 let aliases = self.aliases(name)?;
+                let imported = self.imported_fields(name)?;
                 self.remove_all(name)?;
                 self.remove_all(new_name)?;
                 m.name = new_name.clone();
@@ -316,6 +368,9 @@ impl Registry<'_> {
                 }
                 for (alias, version) in aliases {
                     self.set_alias(new_name, &alias, version)?;
+                }
+                for (version, fields) in imported {
+                    self.put_imported_fields(new_name, version, &fields)?;
                 }
                 Ok(())
             }
@@ -477,6 +532,44 @@ impl Registry<'_> {
             ModelOp::DeleteAlias { name, alias, time } => {
                 if self.remove_alias(name, alias)? {
                     self.touch(name, *time)?;
+                }
+                Ok(())
+            }
+            ModelOp::ImportModel {
+                name,
+                creation_timestamp,
+                last_updated_timestamp,
+                description,
+                tags,
+                aliases,
+                versions,
+            } => {
+                self.remove_all(name)?;
+                self.put_model(&ModelRecord {
+                    name: name.clone(),
+                    creation_timestamp: *creation_timestamp,
+                    last_updated_timestamp: *last_updated_timestamp,
+                    description: description.clone(),
+                    tags: tags.clone(),
+                })?;
+                for v in versions {
+                    self.put_version(&VersionRecord {
+                        name: name.clone(),
+                        version: v.version,
+                        creation_timestamp: v.creation_timestamp,
+                        last_updated_timestamp: v.last_updated_timestamp,
+                        description: v.description.clone(),
+                        source: v.source.clone(),
+                        run_id: v.run_id.clone(),
+                        status: ModelVersionStatus::Ready,
+                        stage: v.stage,
+                        deleted: v.deleted,
+                        tags: v.tags.clone(),
+                    })?;
+                    self.put_imported_fields(name, v.version, &v.fields)?;
+                }
+                for (alias, version) in aliases {
+                    self.set_alias(name, alias, *version)?;
                 }
                 Ok(())
             }

@@ -41,6 +41,7 @@
 mod error;
 mod export;
 mod float;
+mod import;
 mod tree;
 mod yaml;
 
@@ -49,3 +50,7 @@ pub use export::{
     ArtifactUris, ExportOptions, ExportProgress, ExportReport, ProgressFn, export, status_code,
 };
 pub use float::{python_float, write_python_float, write_python_float_bytes};
+pub use import::{
+    ImportArtifacts, ImportError, ImportOptions, ImportProblem, ImportProgress, ImportProgressFn,
+    ImportReport, OnError, import,
+};
