@@ -116,10 +116,11 @@ fn write_str(out: &mut String, s: &str) {
 /// registry hides them, by design), and ids to build filters from.
 struct Built {
     store: Store,
-    parent: String,
+    /// Experiment and run ids by role.
+    ids: BTreeMap<&'static str, String>,
     deleted_versions: BTreeMap<String, Vec<u64>>,
     /// A RUNNING run with metrics: its handle must stay open until the export is done.
-    running: Option<runlog::Run>,
+    _running: Option<runlog::Run>,
 }
 
 fn build(dir: &Path) -> Built {
@@ -252,6 +253,7 @@ fn build(dir: &Path) -> Built {
     parent.finish(RunStatus::Finished).unwrap();
 
     // Nested runs of every terminal status.
+    let mut ids = BTreeMap::new();
     for (name, status, lr) in [
         ("child one", RunStatus::Failed, "0.01"),
         ("child/two: ☃", RunStatus::Killed, "0.001"),
@@ -271,6 +273,7 @@ fn build(dir: &Path) -> Built {
                 .unwrap();
         }
         child.log_text(name, "name.txt").unwrap();
+        ids.insert(name, child.id().to_string());
         child.finish(status).unwrap();
     }
 
@@ -287,6 +290,7 @@ fn build(dir: &Path) -> Built {
         .log_metric_at("train/loss", 1, t0 + 5, 0.125)
         .unwrap();
     running.flush().unwrap();
+    ids.insert("running", running.id().to_string());
     let scheduled = cat
         .create_run(NewRun::in_experiment(&other).name("scheduled run"))
         .unwrap();
@@ -303,6 +307,7 @@ fn build(dir: &Path) -> Built {
     let deleted_id = deleted.id().to_string();
     deleted.finish(RunStatus::Finished).unwrap();
     cat.delete_run(&deleted_id).unwrap();
+    ids.insert("deleted", deleted_id);
     cat.create_run(NewRun::in_experiment("0").name("in default"))
         .unwrap();
 
@@ -323,6 +328,14 @@ fn build(dir: &Path) -> Built {
         .finish(RunStatus::Killed)
         .unwrap();
     cat.delete_experiment(&gone).unwrap();
+    for (role, id) in [
+        ("parent", &parent_id),
+        ("vision", &vision),
+        ("other", &other),
+        ("gone", &gone),
+    ] {
+        ids.insert(role, id.clone());
+    }
 
     // The registry: stages with archive_existing, aliases, tags, descriptions, a deleted
     // version, a model without versions.
@@ -384,9 +397,9 @@ fn build(dir: &Path) -> Built {
 
     Built {
         store,
-        parent: parent_id,
+        ids,
         deleted_versions,
-        running: Some(running),
+        _running: Some(running),
     }
 }
 
@@ -408,6 +421,7 @@ fn artifacts_of(
 }
 
 fn expected(b: &Built) -> J {
+    let parent = &b.ids["parent"];
     let store = &b.store;
     let cat = store.catalog();
     let experiments = cat.list_experiments(ViewType::All).unwrap();
@@ -523,7 +537,7 @@ fn expected(b: &Built) -> J {
         .filter(|e| e.lifecycle_stage == runlog::LifecycleStage::Active)
         .map(|e| e.experiment_id.as_str())
         .collect();
-    let parent_filter = format!("tags.`mlflow.parentRunId` = '{}'", b.parent);
+    let parent_filter = format!("tags.`mlflow.parentRunId` = '{parent}'");
     let searches: Vec<(&str, &[&str], ViewType, usize)> = vec![
         (
             "metrics.`train/loss` < 0.5",
@@ -722,7 +736,7 @@ fn expected(b: &Built) -> J {
             ("names", J::Arr(names)),
         ]));
     }
-    let run_filter = format!("run_id = '{}'", b.parent);
+    let run_filter = format!("run_id = '{parent}'");
     let version_searches: Vec<(&str, &[&str])> = vec![
         (&run_filter, &["version_number DESC"]),
         (
@@ -835,8 +849,8 @@ fn pythons() -> Vec<(&'static str, PathBuf)> {
         .collect()
 }
 
-#[test]
-fn mlflow_reads_back_everything_the_store_holds() {
+/// The venvs' Pythons, or `None` when `RUNLOG_MLFLOW=skip` (after a loud notice).
+fn mlflow_or_skip() -> Option<Vec<(&'static str, PathBuf)>> {
     if std::env::var("RUNLOG_MLFLOW").is_ok_and(|v| v == "skip") {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -851,43 +865,44 @@ fn mlflow_reads_back_everything_the_store_holds() {
              !!! Unset it and run `bash scripts/mlflow-venvs.sh` to run the check.        !!!\n\
              !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
         );
-        return;
+        return None;
     }
-    let pythons = pythons();
+    // The tests of this file run in parallel: one installs, the others wait.
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
+    Some(pythons())
+}
 
-    let dir = tempfile::tempdir().unwrap();
-    let mut b = build(dir.path());
-    let root = dir.path().join("mlruns");
-    let report = export(
-        b.store.catalog(),
-        b.store.metric_store(),
-        &root,
-        &ExportOptions::default(),
-    )
-    .unwrap();
+/// Writes `expected.json` for the store as it is now into `dir/<label>/`, takes the store
+/// away (MLflow must need nothing but the export), runs verify.py with every MLflow version,
+/// and puts the store back. `built` is consumed: every handle on the store is closed first.
+/// Returns the failures, each with verify.py's report.
+fn check_export(
+    pythons: &[(&'static str, PathBuf)],
+    dir: &Path,
+    root: &Path,
+    built: Built,
+    label: &str,
+) -> Vec<String> {
+    let work = dir.join(label);
+    fs::create_dir(&work).unwrap();
     let mut json = String::new();
-    expected(&b).write(&mut json);
-    let expected_path = dir.path().join("expected.json");
+    expected(&built).write(&mut json);
+    let expected_path = work.join("expected.json");
     fs::write(&expected_path, json).unwrap();
-    eprintln!("exported: {report:?}");
-
-    // MLflow must need nothing but the export: the store goes away before it reads.
-    drop(b.running.take());
-    drop(b);
-    fs::rename(
-        dir.path().join("store"),
-        dir.path().join("store-moved-away"),
-    )
-    .unwrap();
+    drop(built);
+    let store = dir.join("store");
+    let away = dir.join("store-moved-away");
+    fs::rename(&store, &away).unwrap();
 
     let script = Path::new(MANIFEST).join("tests/mlflow/verify.py");
     let mut failures = Vec::new();
-    for (version, python) in &pythons {
-        let cwd = dir.path().join(format!("cwd-{version}"));
+    for (version, python) in pythons {
+        let cwd = work.join(format!("cwd-{version}"));
         fs::create_dir(&cwd).unwrap();
         let out = Command::new(python)
             .arg(&script)
-            .arg(&root)
+            .arg(root)
             .arg(&expected_path)
             .current_dir(&cwd)
             .env_remove("MLFLOW_TRACKING_URI")
@@ -898,24 +913,165 @@ fn mlflow_reads_back_everything_the_store_holds() {
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
         eprintln!(
-            "--- MLflow {version}: exit {:?}\n{stdout}",
+            "--- {label}, MLflow {version}: exit {:?}\n{stdout}",
             out.status.code()
         );
         if !out.status.success() {
             failures.push(format!(
-                "MLflow {version} (exit {:?}):\n{stdout}\n--- stderr ---\n{stderr}",
+                "{label}, MLflow {version} (exit {:?}):\n{stdout}\n--- stderr ---\n{stderr}",
                 out.status.code()
             ));
         }
     }
+    fs::rename(&away, &store).unwrap();
+    failures
+}
+
+fn fail_with(dir: tempfile::TempDir, failures: &[String]) -> ! {
+    // Kept for a look: the export, expected.json and the store.
+    let kept = dir.keep();
+    panic!(
+        "MLflow did not read back what runlog holds (export, expected.json and store kept in \
+         {}):\n\n{}",
+        kept.display(),
+        failures.join("\n\n")
+    );
+}
+
+#[test]
+fn mlflow_reads_back_everything_the_store_holds() {
+    let Some(pythons) = mlflow_or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let b = build(dir.path());
+    let root = dir.path().join("mlruns");
+    let report = export(
+        b.store.catalog(),
+        b.store.metric_store(),
+        &root,
+        &ExportOptions::default(),
+    )
+    .unwrap();
+    eprintln!("exported: {report:?}");
+    let failures = check_export(&pythons, dir.path(), &root, b, "export");
     if !failures.is_empty() {
-        // Kept for a look: the export, expected.json and the store moved aside.
-        let kept = dir.keep();
-        panic!(
-            "MLflow did not read back what runlog holds (export, expected.json and store kept \
-             in {}):\n\n{}",
-            kept.display(),
-            failures.join("\n\n")
-        );
+        fail_with(dir, &failures);
+    }
+}
+
+/// Changes of every kind after a first export, then an export over it (incremental): MLflow
+/// must read the store as it is now — appended points, new and deleted tags, renames,
+/// deletions and restorations, stage and alias moves, deleted and renamed models, replaced
+/// artifacts.
+#[test]
+fn mlflow_reads_back_an_incremental_export_after_changes() {
+    let Some(pythons) = mlflow_or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let b = build(dir.path());
+    let root = dir.path().join("mlruns");
+    export(
+        b.store.catalog(),
+        b.store.metric_store(),
+        &root,
+        &ExportOptions::default(),
+    )
+    .unwrap();
+    let (ids, mut deleted_versions) = (b.ids.clone(), b.deleted_versions.clone());
+    let mut failures = check_export(&pythons, dir.path(), &root, b, "first export");
+
+    // The RUNNING run's handle was closed (it is FINISHED now): resume it, log more.
+    let store = Store::open(dir.path().join("store")).unwrap();
+    let cat = store.catalog();
+    let t1 = 1_800_000_000_000_i64;
+    let running = store.resume_run(&ids["running"]).unwrap();
+    for step in 2..1200 {
+        running
+            .log_metric_at("train/loss", step, t1 + step, 1.0 / step as f64)
+            .unwrap();
+    }
+    running
+        .log_metric_at("new key/ü", -5, t1, f64::NAN)
+        .unwrap();
+    running.set_tag("phase", "two").unwrap();
+    running.flush().unwrap();
+    // A finished run resumed: points appended to an existing key, a replaced artifact.
+    let child = store.resume_run(&ids["child three"]).unwrap();
+    for step in 50..80 {
+        child
+            .log_metric_at("train/loss", step, t1 + step, -(step as f64))
+            .unwrap();
+    }
+    child.log_text("replaced ✓", "name.txt").unwrap();
+    child.log_text("new", "more/new.txt").unwrap();
+    child.finish(RunStatus::Failed).unwrap();
+    // Tags deleted and added, a rename, a new param.
+    let parent = &ids["parent"];
+    cat.delete_tag(parent, "multiline").unwrap();
+    cat.set_tags(parent, &[("added/later", "yes"), ("team", "ml-core-2")])
+        .unwrap();
+    cat.rename_run(parent, "renamed parent ✓").unwrap();
+    cat.log_params(parent, &[("added later", "1")]).unwrap();
+    // Runs deleted and restored; experiments deleted, restored, renamed, retagged.
+    cat.delete_run(&ids["child one"]).unwrap();
+    cat.restore_run(&ids["deleted"]).unwrap();
+    cat.restore_experiment(&ids["gone"]).unwrap();
+    let empty = cat
+        .get_experiment_by_name("empty experiment")
+        .unwrap()
+        .unwrap()
+        .experiment_id;
+    cat.delete_experiment(&empty).unwrap();
+    cat.rename_experiment(&ids["other"], "other experiment, renamed")
+        .unwrap();
+    cat.delete_experiment_tag(&ids["vision"], "nested/key: ünï")
+        .unwrap();
+    cat.set_experiment_tag(&ids["vision"], "added", "later")
+        .unwrap();
+    // The registry: a deleted model, a renamed one, a new version taking Production from the
+    // champion, alias moves, a deleted version, a deleted tag, a cleared description.
+    let name = "fraud-detector";
+    cat.delete_registered_model("model without versions")
+        .unwrap();
+    cat.rename_registered_model("ünïcode modèle ☃", "renamed model")
+        .unwrap();
+    let v = store.register_model(name, parent, "model").unwrap();
+    cat.transition_model_version_stage(name, v.version, "Production", true)
+        .unwrap();
+    cat.set_registered_model_alias(name, "champion", v.version)
+        .unwrap();
+    cat.delete_registered_model_alias(name, "baseline").unwrap();
+    cat.delete_model_version(name, 2).unwrap();
+    deleted_versions.get_mut(name).unwrap().push(2);
+    cat.delete_model_version_tag(name, 3, "validated").unwrap();
+    cat.update_registered_model(name, None).unwrap();
+    cat.set_registered_model_tag(name, "added", "later")
+        .unwrap();
+
+    let report = export(
+        store.catalog(),
+        store.metric_store(),
+        &root,
+        &ExportOptions::default(),
+    )
+    .unwrap();
+    eprintln!("incremental export: {report:?}");
+    let b = Built {
+        store,
+        ids,
+        deleted_versions,
+        _running: Some(running),
+    };
+    failures.extend(check_export(
+        &pythons,
+        dir.path(),
+        &root,
+        b,
+        "incremental export",
+    ));
+    if !failures.is_empty() {
+        fail_with(dir, &failures);
     }
 }
