@@ -492,3 +492,176 @@ fn a_second_import_reports_what_is_there_and_duplicates_nothing() {
     .unwrap_err();
     assert!(matches!(err, ImportError::Stopped { .. }), "{err}");
 }
+
+// ---------------------------------------------------------------------------------------
+// The search oracle's tree
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn the_search_oracle_tree_imports_and_answers_mlflows_searches() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let src = fixtures().join("mlflow-search-mlruns/mlruns");
+    let report = run_import(&src, &store, &ImportOptions::default());
+    assert!(report.problems.is_empty(), "{:#?}", report.problems);
+    let dataset: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixtures().join("mlflow-search-mlruns/dataset.json")).unwrap(),
+    )
+    .unwrap();
+    let runs = dataset["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 60);
+    assert_eq!(report.runs, 60);
+    let (catalog, metrics) = open(&store);
+    assert_eq!(catalog.run_count().unwrap(), 60);
+    for e in dataset["experiments"].as_array().unwrap() {
+        let got = catalog
+            .get_experiment(e["experiment_id"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(got.name, e["name"].as_str().unwrap());
+        assert_eq!(
+            got.artifact_location,
+            e["artifact_location"].as_str().unwrap()
+        );
+        assert_eq!(
+            got.lifecycle_stage.as_str(),
+            e["lifecycle_stage"].as_str().unwrap()
+        );
+    }
+    let mut failures = Vec::new();
+    for r in runs {
+        let id = r["run_id"].as_str().unwrap();
+        let got = catalog.get_run(id).unwrap();
+        let label = r["label"].as_str().unwrap();
+        let mut check = |what: &str, want: Value, have: Value| {
+            if want != have {
+                failures.push(format!("{label} {what}: {have}, want {want}"));
+            }
+        };
+        check("run_name", r["run_name"].clone(), json!(got.run_name));
+        check("status", r["status"].clone(), json!(got.status.as_str()));
+        check("user_id", r["user_id"].clone(), json!(got.user_id));
+        check("start_time", r["start_time"].clone(), json!(got.start_time));
+        check("end_time", r["end_time"].clone(), json!(got.end_time));
+        check(
+            "lifecycle_stage",
+            r["lifecycle_stage"].clone(),
+            json!(got.lifecycle_stage.as_str()),
+        );
+        check(
+            "artifact_uri",
+            r["artifact_uri"].clone(),
+            json!(got.artifact_uri),
+        );
+        check("params", r["params"].clone(), json!(got.params));
+        check("tags", r["tags"].clone(), json!(got.tags));
+        let want_metrics = r["metrics"].as_object().unwrap();
+        assert_eq!(want_metrics.len(), got.metrics.len(), "{label}");
+        let reader = metrics.reader(id).unwrap();
+        for (key, points) in want_metrics {
+            // [step, timestamp, value] in logging order; latest = max (step, timestamp, value).
+            let points: Vec<(i64, i64, f64)> = points
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    (
+                        p[0].as_i64().unwrap(),
+                        p[1].as_i64().unwrap(),
+                        match &p[2] {
+                            Value::String(s) => s.parse::<f64>().unwrap(),
+                            v => v.as_f64().unwrap(),
+                        },
+                    )
+                })
+                .collect();
+            // Python's max over tuples: a later point wins only when strictly greater (NaN
+            // never is), as Rust's tuple `>` does.
+            let latest = points
+                .iter()
+                .copied()
+                .reduce(|a, b| if b > a { b } else { a })
+                .unwrap();
+            let m = got.metrics[key];
+            assert_eq!(
+                (m.step, m.timestamp_ms, m.value.to_bits()),
+                (latest.0, latest.1, latest.2.to_bits()),
+                "{label} {key}"
+            );
+            let h = reader.history(key).unwrap();
+            let have: Vec<(i64, i64, u64)> = (0..h.len())
+                .map(|i| (h.steps[i], h.timestamps_ms[i], h.values[i].to_bits()))
+                .collect();
+            let want: Vec<(i64, i64, u64)> =
+                points.iter().map(|p| (p.0, p.1, p.2.to_bits())).collect();
+            assert_eq!(have, want, "{label} {key}");
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+
+    // Every recorded case, page by page.
+    let cases: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../runlog-search/tests/fixtures/mlflow-search/cases.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let cases = cases["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 46);
+    let mut failures = Vec::new();
+    for case in cases {
+        let id = case["id"].as_str().unwrap();
+        let exps = strings(&case["experiment_ids"]);
+        let exps: Vec<&str> = exps.iter().map(String::as_str).collect();
+        let order = strings(&case["order_by"]);
+        let order: Vec<&str> = order.iter().map(String::as_str).collect();
+        let view = match case["run_view_type"].as_str().unwrap() {
+            "ACTIVE_ONLY" => ViewType::ActiveOnly,
+            "DELETED_ONLY" => ViewType::DeletedOnly,
+            _ => ViewType::All,
+        };
+        let want: Vec<Vec<String>> = case["expected"]["pages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(strings)
+            .collect();
+        let mut pages = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = catalog
+                .search_runs(
+                    &exps,
+                    case["filter_string"].as_str(),
+                    view,
+                    &order,
+                    case["max_results"].as_u64().unwrap() as usize,
+                    token.as_deref(),
+                )
+                .unwrap();
+            pages.push(
+                page.runs
+                    .iter()
+                    .map(|r| r.run_id.clone())
+                    .collect::<Vec<_>>(),
+            );
+            match page.next_page_token {
+                Some(t) => token = Some(t),
+                None => break,
+            }
+            assert!(pages.len() < 1000);
+        }
+        if pages != want {
+            failures.push(format!("{id}: {pages:?}, want {want:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
