@@ -49,37 +49,48 @@ fn format_python_float(value: f64, buf: &mut [u8; 32]) -> usize {
         out.push_all(if value > 0.0 { b"inf" } else { b"-inf" });
         return out.len;
     }
-    // Rust's `{:e}` prints the shortest round-trip digits: `1.2345e3`, `-0e0`, `5e-324`.
-    // At most 17 digits, a sign, a point and a 4-character exponent: 32 bytes suffice.
-    let mut sci_buf = [0u8; 32];
-    let len = {
-        let mut cursor = std::io::Cursor::new(&mut sci_buf[..]);
-        std::io::Write::write_fmt(&mut cursor, format_args!("{value:e}"))
-            .expect("an f64 in `{:e}` fits in 32 bytes");
-        cursor.position() as usize
+    // Ryū prints the shortest round-trip digits: `0.1`, `1e-7`, `1.2345e16`, `-0.0`.
+    let mut ryu = ryu::Buffer::new();
+    let text = ryu.format_finite(value).as_bytes();
+    let (negative, text) = match text.strip_prefix(b"-") {
+        Some(t) => (true, t),
+        None => (false, text),
     };
-    let sci = &sci_buf[..len];
-    let e_at = sci
+    let (mantissa, exp) = match text.iter().position(|&b| b == b'e') {
+        Some(at) => {
+            let exp: i32 = std::str::from_utf8(&text[at + 1..])
+                .ok()
+                .and_then(|e| e.parse().ok())
+                .expect("Ryū writes a decimal exponent");
+            (&text[..at], exp)
+        }
+        None => (text, 0),
+    };
+    let int_len = mantissa
         .iter()
-        .position(|&b| b == b'e')
-        .expect("`{:e}` always has an exponent");
-    let (mantissa, exp) = (&sci[..e_at], &sci[e_at + 1..]);
-    let exp: i32 = std::str::from_utf8(exp)
-        .ok()
-        .and_then(|e| e.parse().ok())
-        .expect("`{:e}` writes a decimal exponent");
-    let (negative, mantissa) = match mantissa.strip_prefix(b"-") {
-        Some(m) => (true, m),
-        None => (false, mantissa),
-    };
+        .position(|&b| b == b'.')
+        .unwrap_or(mantissa.len());
     let mut digit_buf = [0u8; 24];
     let mut n = 0;
+    // Where the decimal point sits relative to the first kept digit (Python's `decpt`).
+    let mut decpt = int_len as i32 + exp;
     for &b in mantissa.iter().filter(|b| **b != b'.') {
+        if n == 0 && b == b'0' {
+            decpt -= 1; // a leading zero
+            continue;
+        }
         digit_buf[n] = b;
         n += 1;
     }
-    // Python's `decpt`: where the decimal point sits relative to the digits.
-    let decpt = exp + 1;
+    while n > 1 && digit_buf[n - 1] == b'0' {
+        n -= 1;
+    }
+    if n == 0 {
+        // Zero: Python's digits "0" with the point after it.
+        digit_buf[0] = b'0';
+        n = 1;
+        decpt = 1;
+    }
     break_tie_to_even(value.abs(), &mut digit_buf[..n], decpt);
     let digits = &digit_buf[..n];
     if negative {
@@ -134,11 +145,18 @@ fn break_tie_to_even(value: f64, digits: &mut [u8], decpt: i32) {
     if n < 15 || last.is_multiple_of(2) || value == 0.0 {
         return;
     }
+    // A midpoint is M × 10^k with M = 10·D ± 5 odd and k = decpt - n - 1, so its power of
+    // two is exactly 2^k: with value = mant × 2^e, e + trailing_zeros(mant) must equal k.
+    // Almost every value fails this at once.
+    let k = decpt - n as i32 - 1;
+    let (mant, e) = decompose(value);
+    if e + mant.trailing_zeros() as i32 != k {
+        return;
+    }
     let d: u128 = digits
         .iter()
         .fold(0, |acc, b| acc * 10 + u128::from(b - b'0'));
     // The midpoints D ± ½ unit, as integers times 10^k.
-    let k = decpt - n as i32 - 1;
     for (midpoint, neighbour) in [(d * 10 - 5, last - 1), (d * 10 + 5, last + 1)] {
         if neighbour > 9 || !equals_decimal(value, midpoint, k) {
             continue;
@@ -155,17 +173,21 @@ fn break_tie_to_even(value: f64, digits: &mut [u8], decpt: i32) {
     }
 }
 
-/// Whether the positive finite `value` is exactly `m × 10^k`.
-fn equals_decimal(value: f64, m: u128, k: i32) -> bool {
+/// `(mant, e)` with the positive finite `value` = mant × 2^e exactly.
+fn decompose(value: f64) -> (u64, i32) {
     let bits = value.to_bits();
     let exp_bits = ((bits >> 52) & 0x7FF) as i32;
     let frac = bits & ((1 << 52) - 1);
-    // value = mant × 2^e
-    let (mant, e) = if exp_bits == 0 {
+    if exp_bits == 0 {
         (frac, -1074)
     } else {
         (frac | (1 << 52), exp_bits - 1075)
-    };
+    }
+}
+
+/// Whether the positive finite `value` is exactly `m × 10^k`.
+fn equals_decimal(value: f64, m: u128, k: i32) -> bool {
+    let (mant, e) = decompose(value);
     let pow5 = |p: i32| 5u128.checked_pow(p as u32);
     // Compare a × 2^shift with b.
     let (a, shift, b) = if k >= 0 {
