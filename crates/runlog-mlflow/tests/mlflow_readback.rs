@@ -321,6 +321,7 @@ fn build(dir: &Path) -> Built {
         .unwrap();
     in_gone.log_metric_at("m", 0, t0, 5.0).unwrap();
     in_gone.log_text("gone", "gone.txt").unwrap();
+    ids.insert("in gone", in_gone.id().to_string());
     in_gone.finish(RunStatus::Finished).unwrap();
     store
         .start_run(NewRun::in_experiment(&gone).name("second in deleted"))
@@ -420,11 +421,32 @@ fn artifacts_of(
     }
 }
 
-fn expected(b: &Built) -> J {
+/// What an export chose to write (`ExportOptions::experiments` and `runs`).
+struct Selection {
+    experiments: Vec<String>,
+    runs: Vec<String>,
+}
+
+/// expected.json for the store as it is, or for the part `only` chose (with the default
+/// experiment, always there in an MLflow store, and the whole registry).
+fn expected(b: &Built, only: Option<&Selection>) -> J {
     let parent = &b.ids["parent"];
     let store = &b.store;
     let cat = store.catalog();
-    let experiments = cat.list_experiments(ViewType::All).unwrap();
+    let chosen_run = |r: &runlog::RunInfo| {
+        only.is_none_or(|sel| {
+            sel.experiments.contains(&r.experiment_id) || sel.runs.contains(&r.run_id)
+        })
+    };
+    let mut experiments = cat.list_experiments(ViewType::All).unwrap();
+    if let Some(sel) = only {
+        let mut keep: Vec<String> = sel.experiments.clone();
+        keep.push("0".into());
+        for id in &sel.runs {
+            keep.push(cat.get_run(id).unwrap().experiment_id);
+        }
+        experiments.retain(|e| keep.contains(&e.experiment_id));
+    }
     let mut exps = Vec::new();
     let mut runs = Vec::new();
     let mut all_ids = Vec::new();
@@ -440,6 +462,9 @@ fn expected(b: &Built) -> J {
         ]));
         let exp_deleted = e.lifecycle_stage == runlog::LifecycleStage::Deleted;
         for run in cat.list_runs(&[&e.experiment_id], ViewType::All).unwrap() {
+            if !chosen_run(&run) {
+                continue;
+            }
             // MLflow marks the runs of a deleted experiment deleted (the export does too).
             let stage = if exp_deleted {
                 runlog::LifecycleStage::Deleted
@@ -607,9 +632,16 @@ fn expected(b: &Built) -> J {
     let mut search_json = Vec::new();
     for (filter, order, view, max) in searches {
         let ids = if view == ViewType::All { &all } else { &active };
-        let page = cat
-            .search_runs(ids, Some(filter), view, order, max, None)
-            .unwrap();
+        // Over the whole store, then narrowed to what was exported: the order is total (ties
+        // go by start time, then run id), so this is the search over the exported runs.
+        let mut found: Vec<_> = cat
+            .search_runs(ids, Some(filter), view, order, 1000, None)
+            .unwrap()
+            .runs
+            .into_iter()
+            .filter(|r| chosen_run(r))
+            .collect();
+        found.truncate(max);
         search_json.push(J::obj([
             (
                 "experiment_ids",
@@ -628,7 +660,7 @@ fn expected(b: &Built) -> J {
             ("max_results", J::Int(max as i64)),
             (
                 "run_ids",
-                J::Arr(page.runs.iter().map(|r| J::s(&r.run_id)).collect()),
+                J::Arr(found.iter().map(|r| J::s(&r.run_id)).collect()),
             ),
         ]));
     }
@@ -883,11 +915,12 @@ fn check_export(
     root: &Path,
     built: Built,
     label: &str,
+    only: Option<&Selection>,
 ) -> Vec<String> {
     let work = dir.join(label);
     fs::create_dir(&work).unwrap();
     let mut json = String::new();
-    expected(&built).write(&mut json);
+    expected(&built, only).write(&mut json);
     let expected_path = work.join("expected.json");
     fs::write(&expected_path, json).unwrap();
     drop(built);
@@ -924,7 +957,21 @@ fn check_export(
         }
     }
     fs::rename(&away, &store).unwrap();
+    if std::env::var_os("RUNLOG_MLFLOW_KEEP").is_some() {
+        eprintln!("RUNLOG_MLFLOW_KEEP: {label} kept in {}", dir.display());
+    }
     failures
+}
+
+/// Ends a test: fails with every failure, keeping `dir`; passes otherwise (keeping `dir` when
+/// `RUNLOG_MLFLOW_KEEP` is set, to try verify.py by hand).
+fn finish(dir: tempfile::TempDir, failures: &[String]) {
+    if !failures.is_empty() {
+        fail_with(dir, failures);
+    }
+    if std::env::var_os("RUNLOG_MLFLOW_KEEP").is_some() {
+        let _ = dir.keep();
+    }
 }
 
 fn fail_with(dir: tempfile::TempDir, failures: &[String]) -> ! {
@@ -954,10 +1001,8 @@ fn mlflow_reads_back_everything_the_store_holds() {
     )
     .unwrap();
     eprintln!("exported: {report:?}");
-    let failures = check_export(&pythons, dir.path(), &root, b, "export");
-    if !failures.is_empty() {
-        fail_with(dir, &failures);
-    }
+    let failures = check_export(&pythons, dir.path(), &root, b, "export", None);
+    finish(dir, &failures);
 }
 
 /// Changes of every kind after a first export, then an export over it (incremental): MLflow
@@ -980,7 +1025,7 @@ fn mlflow_reads_back_an_incremental_export_after_changes() {
     )
     .unwrap();
     let (ids, mut deleted_versions) = (b.ids.clone(), b.deleted_versions.clone());
-    let mut failures = check_export(&pythons, dir.path(), &root, b, "first export");
+    let mut failures = check_export(&pythons, dir.path(), &root, b, "first export", None);
 
     // The RUNNING run's handle was closed (it is FINISHED now): resume it, log more.
     let store = Store::open(dir.path().join("store")).unwrap();
@@ -1070,8 +1115,30 @@ fn mlflow_reads_back_an_incremental_export_after_changes() {
         &root,
         b,
         "incremental export",
+        None,
     ));
-    if !failures.is_empty() {
-        fail_with(dir, &failures);
-    }
+    finish(dir, &failures);
+}
+
+/// An export of chosen experiments and runs: MLflow sees those (and the default experiment),
+/// nothing else of the store, and the whole registry.
+#[test]
+fn mlflow_reads_back_an_export_of_chosen_experiments_and_runs() {
+    let Some(pythons) = mlflow_or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let b = build(dir.path());
+    let root = dir.path().join("mlruns");
+    let sel = Selection {
+        experiments: vec![b.ids["other"].clone()],
+        runs: vec![b.ids["parent"].clone(), b.ids["in gone"].clone()],
+    };
+    let options = ExportOptions::default()
+        .experiments(sel.experiments.clone())
+        .runs(sel.runs.clone());
+    let report = export(b.store.catalog(), b.store.metric_store(), &root, &options).unwrap();
+    eprintln!("chosen export: {report:?}");
+    let failures = check_export(&pythons, dir.path(), &root, b, "chosen export", Some(&sel));
+    finish(dir, &failures);
 }
