@@ -22,6 +22,11 @@ fail() {
 
 command -v "$python" >/dev/null 2>&1 || fail "'$python' not found on PATH"
 mkdir -p "$dir" || fail "cannot create $dir"
+# Two `cargo test` runs at once must not build the same venv together.
+if command -v flock >/dev/null 2>&1; then
+    exec 9>"$dir/.lock"
+    flock 9
+fi
 
 for v in "${VERSIONS[@]}"; do
     venv="$dir/$v"

@@ -232,6 +232,18 @@ fn build(dir: &Path) -> Built {
             .log_metric_at("acc", i % 500, t0 + (i % 13), v)
             .unwrap();
     }
+    // The extremes MLflow's int64 steps and millisecond timestamps allow.
+    for (step, ts, v) in [
+        (i64::MAX, 0, 1.0),
+        (i64::MIN, 253_402_300_799_999, -1.0),
+        (0, i64::MAX / 1000, 0.0),
+    ] {
+        parent.log_metric_at("extremes", step, ts, v).unwrap();
+    }
+    // The longest values MLflow takes: run tag 8000, experiment tag 20 000 characters.
+    parent.set_tag("long tag", &"ß".repeat(8000)).unwrap();
+    cat.set_experiment_tag(&vision, "long", &"ü\n".repeat(10_000))
+        .unwrap();
     fs::create_dir_all(dir.join("files/sub/deeper")).unwrap();
     fs::create_dir_all(dir.join("files/empty folder")).unwrap();
     fs::write(dir.join("files/sub/a.json"), b"{\"a\": 1}\n").unwrap();
