@@ -9,8 +9,8 @@
 //! would refuse to read skips that experiment, run or model, reported with its path and why,
 //! and the rest goes on ([`OnError::Skip`]), or stops the import ([`OnError::Stop`]).
 //!
-//! Nothing outside the source tree is read: no symbolic link is followed (each one met where
-//! the import would read is reported), names with `..` or anything MLflow's key rules refuse
+//! Nothing outside the source tree is read: no symbolic link inside it is followed (each one
+//! met where the import would read is reported; the source folder itself is taken as given), names with `..` or anything MLflow's key rules refuse
 //! are refused, every id and key is checked with the catalog's validators. Metric files are
 //! streamed line by line through a bounded buffer and appended in chunks, twice (checked
 //! whole first, so a malformed file never leaves half a run), so memory does not grow with
@@ -183,7 +183,13 @@ const CHUNK_POINTS: usize = 64 << 10;
 const MAX_DEPTH: usize = 256;
 
 /// Imports the MLflow file store at `source` (the `mlruns` folder) into the store of
-/// `catalog` and `metrics`. See the module docs.
+/// `catalog` and `metrics` (the same store folder). See the module docs.
+///
+/// Returns what was imported and every problem met; with [`OnError::Stop`] the first problem
+/// is the error instead. [`ImportError::Source`] when `source` is not a readable folder.
+/// A run whose import fails after its record was written (an I/O error while its metrics
+/// are appended) stays in the store with the points written so far and is reported; a
+/// second import reports it as present.
 pub fn import(
     source: &Path,
     catalog: &Catalog,

@@ -665,3 +665,25 @@ fn the_search_oracle_tree_imports_and_answers_mlflows_searches() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn progress_is_reported_after_every_experiment_and_run() {
+    use std::sync::{Arc, Mutex};
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&seen);
+    let dir = tempfile::tempdir().unwrap();
+    let options = ImportOptions::default().progress(move |p| sink.lock().unwrap().push(*p));
+    let report = run_import(&sample_tree(), &dir.path().join("store"), &options);
+    let seen = seen.lock().unwrap();
+    // One call per experiment and one per run.
+    assert_eq!(seen.len(), 4 + 9);
+    for pair in seen.windows(2) {
+        assert!(pair[1].experiments_done >= pair[0].experiments_done);
+        assert!(pair[1].runs_done >= pair[0].runs_done);
+        assert!(pair[1].metric_points >= pair[0].metric_points);
+    }
+    let last = seen.last().unwrap();
+    assert_eq!((last.experiments_done, last.experiments_total), (4, 4));
+    assert_eq!((last.runs_done, last.runs_total), (9, 9));
+    assert_eq!(last.metric_points, report.metric_points);
+}
