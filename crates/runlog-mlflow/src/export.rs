@@ -417,6 +417,7 @@ impl Exporter<'_> {
         if values.is_empty() && !self.tree.is_dir(dir) {
             return Ok(());
         }
+        folder_conflicts(what, values.keys())?;
         for (key, value) in values {
             let name = key_components(what, key, rule)?;
             self.tree.put(dir, &name, value.as_bytes())?;
@@ -520,7 +521,12 @@ impl Exporter<'_> {
         };
         let mut keep = BTreeSet::new();
         let mut points = runlog_metrics::Points::default();
-        for (_, key) in reader.series() {
+        let series = reader.series();
+        folder_conflicts(
+            &|| format!("metric key of run {}", run.run_id),
+            series.iter().map(|(_, k)| k),
+        )?;
+        for (_, key) in series {
             let what = || format!("metric key of run {}", run.run_id);
             let name = key_components(&what, &key, validation::validate_metric_key)?;
             reader
@@ -801,6 +807,34 @@ impl Exporter<'_> {
         self.report.model_versions += 1;
         Ok(())
     }
+}
+
+/// MLflow keeps keys as files, `/` making folders: `a` and `a/b` cannot both be there (`a`
+/// would be a file and a folder). MLflow itself refuses the second one when it is logged;
+/// runlog's store can hold both, so the export refuses them by name.
+fn folder_conflicts<'k>(
+    what: &dyn Fn() -> String,
+    keys: impl IntoIterator<Item = &'k String>,
+) -> Result<()> {
+    let keys: BTreeSet<&str> = keys.into_iter().map(String::as_str).collect();
+    for key in &keys {
+        let folder = format!("{key}/");
+        if let Some(inner) = keys
+            .range(folder.as_str()..)
+            .next()
+            .filter(|k| k.starts_with(&folder))
+        {
+            return Err(Error::InvalidName {
+                what: what(),
+                name: key.to_string(),
+                reason: format!(
+                    "the key {inner:?} needs {key:?} to be a folder in MLflow's layout, where \
+                     keys are files; rename one of them"
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Where a version's files are, as MLflow resolves it when registering: `models:/<name>/<n>`

@@ -475,3 +475,35 @@ fn hostile_names_from_the_journals_never_leave_the_export() {
         }
     }
 }
+
+/// MLflow keeps keys as files: a key that is another's folder (`a` and `a/b`) cannot be
+/// exported, and the error names both.
+#[test]
+fn a_key_that_is_another_keys_folder_is_refused_by_name() {
+    for place in ["metric", "param", "tag"] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("store")).unwrap();
+        let run = store
+            .start_run(NewRun::in_experiment("0").name("r"))
+            .unwrap();
+        for key in ["a", "a/b"] {
+            match place {
+                "metric" => run.log_metric_at(key, 0, 1, 1.0).unwrap(),
+                "param" => run.log_param(key, "v").unwrap(),
+                _ => run.set_tag(key, "v").unwrap(),
+            }
+        }
+        run.finish(RunStatus::Finished).unwrap();
+        let err = export(
+            store.catalog(),
+            store.metric_store(),
+            &dir.path().join("mlruns"),
+            &ExportOptions::default(),
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, Error::InvalidName { .. }), "{place}: {err:?}");
+        assert!(text.contains(&format!("{place} key of run")), "{text}");
+        assert!(text.contains("\"a\"") && text.contains("\"a/b\""), "{text}");
+    }
+}
