@@ -148,6 +148,9 @@ fn build(dir: &Path) -> Built {
         .experiment_id;
     cat.set_experiment_tag(&other, "team", "risk").unwrap();
     store.set_experiment("empty experiment").unwrap();
+    store
+        .set_experiment("quotes \"q\" 'a' \\ back: #x - y\u{2028}\u{85}")
+        .unwrap();
     let gone = store
         .set_experiment("gone/experiment")
         .unwrap()
@@ -170,7 +173,12 @@ fn build(dir: &Path) -> Built {
                 .param("empty", "")
                 .tag("multiline", "line1\nline2\n\ttabbed\n")
                 .tag("unicode tag/ключ", "значение ✓")
-                .tag("team", "ml-core"),
+                .tag("team", "ml-core")
+                .tag("crlf", "a\r\nb\rc\u{2028}d\u{85}e\u{feff}")
+                .tag(
+                    "yaml-ish",
+                    "key: value\n- item\n# not a comment\nnull\n'q' \"qq\" \\",
+                ),
         )
         .unwrap();
     for (step, ts, v) in [
@@ -385,8 +393,12 @@ fn build(dir: &Path) -> Built {
         .unwrap();
     cat.set_model_version_tag(name, v3.version, "note/ключ", "multi\nline")
         .unwrap();
-    cat.update_model_version(name, v3.version, Some("the champion ☃"))
-        .unwrap();
+    cat.update_model_version(
+        name,
+        v3.version,
+        Some("the champion ☃\nkey: value\n- item\n# x\nnull\r\n\"q\" 'a' \\ \u{2028}"),
+    )
+    .unwrap();
     cat.set_registered_model_alias(name, "champion", v3.version)
         .unwrap();
     cat.set_registered_model_alias(name, "baseline", v1.version)

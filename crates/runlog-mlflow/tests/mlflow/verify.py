@@ -75,8 +75,9 @@ class Checker:
 
     def crash(self, what):
         """An MLflow call raised: a difference too (the export must be readable)."""
-        tb = traceback.format_exc(limit=3).strip().splitlines()
-        self.ok(False, f"{what} raised: {tb[-1]}")
+        kind, err = sys.exc_info()[:2]
+        text = "".join(traceback.format_exception_only(kind, err)).strip()
+        self.ok(False, f"{what} raised: {text!r}")
 
 
 def float_map_diffs(c, what, expected, actual):
@@ -132,6 +133,10 @@ def check_experiments(c, client, exp):
             c.eq(e["creation_time"], x.creation_time, f"{what} [{source}]: creation_time")
             c.eq(e["last_update_time"], x.last_update_time, f"{what} [{source}]: last_update_time")
             c.eq(e["tags"], dict(x.tags), f"{what} [{source}]: tags")
+        if "'" in e["name"]:
+            # MLflow's file store looks names up with the filter `name = '<name>'`, unescaped
+            # (3.17.2 and 2.22.5): MLflow itself cannot find such a name this way.
+            continue
         try:
             by_name = client.get_experiment_by_name(e["name"])
             c.eq(eid, by_name.experiment_id if by_name else None, f"{what}: get_experiment_by_name")
