@@ -652,9 +652,27 @@ fn expected(b: &Built, only: Option<&Selection>) -> J {
             ViewType::All,
             1000,
         ),
+        (
+            "",
+            &["attributes.run_name ASC"],
+            ViewType::DeletedOnly,
+            1000,
+        ),
+        // Page by page (max_results 2, page tokens): see below.
+        (
+            "",
+            &["metrics.`train/loss` ASC", "run_name DESC"],
+            ViewType::All,
+            2,
+        ),
+        ("params.lr != 'x'", &[], ViewType::ActiveOnly, 3),
     ];
+    let searches_len = searches.len();
     let mut search_json = Vec::new();
-    for (filter, order, view, max) in searches {
+    for (i, (filter, order, view, max)) in searches.into_iter().enumerate() {
+        // The last two are read page by page, here with runlog's page tokens, in verify.py
+        // with MLflow's.
+        let paged = i + 2 >= searches_len;
         let ids = if view == ViewType::All { &all } else { &active };
         // Over the whole store, then narrowed to what was exported: the order is total (ties
         // go by start time, then run id), so this is the search over the exported runs.
@@ -665,7 +683,29 @@ fn expected(b: &Built, only: Option<&Selection>) -> J {
             .into_iter()
             .filter(|r| chosen_run(r))
             .collect();
-        found.truncate(max);
+        if paged {
+            if only.is_none() {
+                let mut pages = Vec::new();
+                let mut token = None;
+                loop {
+                    let page = cat
+                        .search_runs(ids, Some(filter), view, order, max, token.as_deref())
+                        .unwrap();
+                    pages.extend(page.runs);
+                    token = page.next_page_token;
+                    if token.is_none() {
+                        break;
+                    }
+                }
+                assert_eq!(
+                    pages.iter().map(|r| &r.run_id).collect::<Vec<_>>(),
+                    found.iter().map(|r| &r.run_id).collect::<Vec<_>>(),
+                    "runlog's pages of {filter:?} differ from its whole answer"
+                );
+            }
+        } else {
+            found.truncate(max);
+        }
         search_json.push(J::obj([
             (
                 "experiment_ids",
@@ -675,13 +715,14 @@ fn expected(b: &Built, only: Option<&Selection>) -> J {
             ("order_by", J::Arr(order.iter().map(|o| J::s(*o)).collect())),
             (
                 "view",
-                J::s(if view == ViewType::All {
-                    "ALL"
-                } else {
-                    "ACTIVE_ONLY"
+                J::s(match view {
+                    ViewType::All => "ALL",
+                    ViewType::DeletedOnly => "DELETED_ONLY",
+                    _ => "ACTIVE_ONLY",
                 }),
             ),
             ("max_results", J::Int(max as i64)),
+            ("paged", J::Bool(paged)),
             (
                 "run_ids",
                 J::Arr(found.iter().map(|r| J::s(&r.run_id)).collect()),

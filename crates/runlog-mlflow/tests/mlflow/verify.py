@@ -266,21 +266,35 @@ def check_artifacts(c, client, r, what, totals):
 
 def check_searches(c, client, exp):
     c.begin("search_runs")
+    views = {
+        "ALL": ViewType.ALL,
+        "ACTIVE_ONLY": ViewType.ACTIVE_ONLY,
+        "DELETED_ONLY": ViewType.DELETED_ONLY,
+    }
     for s in exp["searches"]:
-        view = ViewType.ALL if s["view"] == "ALL" else ViewType.ACTIVE_ONLY
-        what = f"search_runs(filter={s['filter']!r}, order_by={s['order_by']!r}, view={s['view']})"
+        what = (
+            f"search_runs(filter={s['filter']!r}, order_by={s['order_by']!r}, view={s['view']}, "
+            f"max_results={s['max_results']}{', every page' if s['paged'] else ''})"
+        )
+        got, token = [], None
         try:
-            got = client.search_runs(
-                s["experiment_ids"],
-                filter_string=s["filter"],
-                run_view_type=view,
-                max_results=s["max_results"],
-                order_by=s["order_by"] or None,
-            )
+            while True:
+                page = client.search_runs(
+                    s["experiment_ids"],
+                    filter_string=s["filter"],
+                    run_view_type=views[s["view"]],
+                    max_results=s["max_results"],
+                    order_by=s["order_by"] or None,
+                    page_token=token,
+                )
+                got.extend(r.info.run_id for r in page)
+                token = page.token
+                if not s["paged"] or not token:
+                    break
         except Exception:
             c.crash(what)
             continue
-        c.eq(s["run_ids"], [r.info.run_id for r in got], what)
+        c.eq(s["run_ids"], got, what)
 
 
 def version_fields(v):
