@@ -1106,6 +1106,9 @@ fn mlflow_reads_back_an_incremental_export_after_changes() {
         .log_metric_at("new key/ü", -5, t1, f64::NAN)
         .unwrap();
     running.set_tag("phase", "two").unwrap();
+    running
+        .log_text("logged in phase two", "phase/two.txt")
+        .unwrap();
     running.flush().unwrap();
     // A finished run resumed: points appended to an existing key, a replaced artifact.
     let child = store.resume_run(&ids["child three"]).unwrap();
@@ -1159,6 +1162,8 @@ fn mlflow_reads_back_an_incremental_export_after_changes() {
     cat.update_registered_model(name, None).unwrap();
     cat.set_registered_model_tag(name, "added", "later")
         .unwrap();
+    // Last, an experiment with runs, metrics and artifacts goes to the trash.
+    cat.delete_experiment(&ids["other"]).unwrap();
 
     let report = export(
         store.catalog(),
