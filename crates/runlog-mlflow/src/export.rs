@@ -418,11 +418,17 @@ impl Exporter<'_> {
             return Ok(());
         }
         folder_conflicts(what, values.keys())?;
-        for (key, value) in values {
-            let name = key_components(what, key, rule)?;
-            self.tree.put(dir, &name, value.as_bytes())?;
+        let mut names = Vec::with_capacity(values.len());
+        for key in values.keys() {
+            names.push(key_components(what, key, rule)?);
         }
-        self.tree.prune(dir, &values.keys().cloned().collect())
+        // Stale files go first: a deleted `a` makes room for a new `a/b`, and the reverse.
+        self.tree
+            .prune(dir, &values.keys().cloned().collect(), &BTreeSet::new())?;
+        for (name, value) in names.iter().zip(values.values()) {
+            self.tree.put(dir, name, value.as_bytes())?;
+        }
+        Ok(())
     }
 
     fn run(&mut self, exp: &Experiment, exp_dir: &[String], run: &Run) -> Result<()> {
@@ -515,7 +521,7 @@ impl Exporter<'_> {
                 if run.metrics.is_empty()
                     && !self.metrics.run_dir(&run.run_id).is_ok_and(|d| d.exists()) =>
             {
-                return self.tree.prune(&mdir, &BTreeSet::new());
+                return self.tree.prune(&mdir, &BTreeSet::new(), &BTreeSet::new());
             }
             Err(source) => return Err(metrics_err(source)),
         };
@@ -558,7 +564,7 @@ impl Exporter<'_> {
             self.report.metric_keys += 1;
             self.tick();
         }
-        self.tree.prune(&mdir, &keep)
+        self.tree.prune(&mdir, &keep, &BTreeSet::new())
     }
 
     /// Writes the whole metric file; returns its length.
@@ -642,56 +648,62 @@ impl Exporter<'_> {
             Err(runlog_artifacts::ArtifactError::UnsupportedUri { .. }) => return Ok(()),
             Err(e) => return Err(err(e)),
         };
-        let mut keep = BTreeSet::new();
+        // Everything the run has, folders included (MLflow lists empty ones).
+        let mut listed = Vec::new();
         let mut folders = vec![String::new()];
         while let Some(folder) = folders.pop() {
-            let listed = repo
+            for info in repo
                 .list_artifacts((!folder.is_empty()).then_some(folder.as_str()))
-                .map_err(err)?;
-            for info in listed {
-                let parts: Vec<&str> = info.path.split('/').collect();
-                for part in &parts {
+                .map_err(err)?
+            {
+                for part in info.path.split('/') {
                     let what = || format!("artifact of run {}", run.run_id);
                     name_component(&what, part)?;
                 }
                 if info.is_dir {
-                    // Empty folders too: MLflow lists them.
-                    let mut dest = adir.clone();
-                    dest.extend_from_slice(&parts);
-                    self.tree.dir(&dest)?;
-                    keep.insert(info.path.clone());
-                    folders.push(info.path);
-                    continue;
+                    folders.push(info.path.clone());
                 }
-                let mut source = repo.open(&info.path).map_err(err)?;
-                let meta = source
-                    .metadata()
-                    .map_err(crate::error::io("inspect", repo.root().join(&info.path)))?;
-                let modified = meta.modified().ok();
-                let mut dest = adir.clone();
-                dest.extend_from_slice(&parts);
-                let same = self.tree.file_len(&dest) == Some(meta.len())
-                    && modified.is_some()
-                    && std::fs::symlink_metadata(self.tree.path(&dest))
-                        .and_then(|m| m.modified())
-                        .ok()
-                        == modified;
-                if !same {
-                    self.tree.write(
-                        &adir,
-                        &parts,
-                        |w| std::io::copy(&mut source, w).map(|_| ()),
-                        modified,
-                    )?;
-                    self.report.artifact_files += 1;
-                    self.report.artifact_bytes += meta.len();
-                    self.progress.artifact_files += 1;
-                    self.tick();
-                }
-                keep.insert(info.path);
+                listed.push(info);
             }
         }
-        self.tree.prune(&adir, &keep)
+        // Stale files go first: a file `a` replaced by a folder `a/` and the reverse.
+        let (folders, files): (Vec<_>, Vec<_>) = listed.iter().partition(|i| i.is_dir);
+        let files: BTreeSet<String> = files.iter().map(|i| i.path.clone()).collect();
+        let folders: BTreeSet<String> = folders.iter().map(|i| i.path.clone()).collect();
+        self.tree.prune(&adir, &files, &folders)?;
+        for info in &listed {
+            let parts: Vec<&str> = info.path.split('/').collect();
+            let mut dest = adir.clone();
+            dest.extend_from_slice(&parts);
+            if info.is_dir {
+                self.tree.dir(&dest)?;
+                continue;
+            }
+            let mut source = repo.open(&info.path).map_err(err)?;
+            let meta = source
+                .metadata()
+                .map_err(crate::error::io("inspect", repo.root().join(&info.path)))?;
+            let modified = meta.modified().ok();
+            let same = self.tree.file_len(&dest) == Some(meta.len())
+                && modified.is_some()
+                && std::fs::symlink_metadata(self.tree.path(&dest))
+                    .and_then(|m| m.modified())
+                    .ok()
+                    == modified;
+            if !same {
+                self.tree.write(
+                    &adir,
+                    &parts,
+                    |w| std::io::copy(&mut source, w).map(|_| ()),
+                    modified,
+                )?;
+                self.report.artifact_files += 1;
+                self.report.artifact_bytes += meta.len();
+                self.progress.artifact_files += 1;
+                self.tick();
+            }
+        }
+        Ok(())
     }
 
     /// Writes `models/`: every registered model, its tags, aliases and versions (deleted

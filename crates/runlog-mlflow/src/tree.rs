@@ -327,19 +327,30 @@ impl Tree {
     }
 
     /// Removes every file below the folder `dir` whose `/`-joined path relative to `dir` is
-    /// not in `keep`, and folders left empty unless in `keep`; links are removed, never
+    /// not in `files`, and folders left empty unless in `folders`; links are removed, never
     /// followed.
-    pub fn prune(&mut self, dir: &[&str], keep: &BTreeSet<String>) -> Result<()> {
+    pub fn prune(
+        &mut self,
+        dir: &[&str],
+        files: &BTreeSet<String>,
+        folders: &BTreeSet<String>,
+    ) -> Result<()> {
         let base = self.path(dir);
         if !self.is_dir(dir) {
             return Ok(());
         }
-        self.prune_in(&base, "", keep)?;
+        self.prune_in(&base, "", files, folders)?;
         Ok(())
     }
 
     /// Returns whether `folder` is empty afterwards.
-    fn prune_in(&mut self, folder: &Path, prefix: &str, keep: &BTreeSet<String>) -> Result<bool> {
+    fn prune_in(
+        &mut self,
+        folder: &Path,
+        prefix: &str,
+        files: &BTreeSet<String>,
+        folders: &BTreeSet<String>,
+    ) -> Result<bool> {
         let mut empty = true;
         for entry in fs::read_dir(folder).map_err(io("list", folder))? {
             let entry = entry.map_err(io("list", folder))?;
@@ -352,13 +363,13 @@ impl Tree {
             };
             let kind = entry.file_type().map_err(io("inspect", &path))?;
             if kind.is_dir() {
-                if self.prune_in(&path, &rel, keep)? && !keep.contains(&rel) {
+                if self.prune_in(&path, &rel, files, folders)? && !folders.contains(&rel) {
                     fs::remove_dir(&path).map_err(io("remove", &path))?;
                     self.removed += 1;
                 } else {
                     empty = false;
                 }
-            } else if keep.contains(&rel) {
+            } else if files.contains(&rel) {
                 empty = false;
             } else {
                 fs::remove_file(&path).map_err(io("remove", &path))?;
@@ -471,7 +482,8 @@ mod tests {
         );
         // Pruning removes links, never what they point at.
         std::os::unix::fs::symlink(&outside, dir.path().join("mlruns/1/r/tags/l")).unwrap();
-        tree.prune(&["1", "r", "tags"], &BTreeSet::new()).unwrap();
+        tree.prune(&["1", "r", "tags"], &BTreeSet::new(), &BTreeSet::new())
+            .unwrap();
         assert_eq!(fs::read(outside.join("f")).unwrap(), b"keep");
         assert_eq!(fs::read_dir(&outside).unwrap().count(), 1);
     }
@@ -487,7 +499,7 @@ mod tests {
         );
         assert_eq!(tree.put(&["t"], &["a"], b"1").unwrap(), Written::Unchanged);
         assert_eq!(tree.put(&["t"], &["a"], b"11").unwrap(), Written::Written);
-        tree.prune(&["t"], &BTreeSet::from(["a".to_string()]))
+        tree.prune(&["t"], &BTreeSet::from(["a".to_string()]), &BTreeSet::new())
             .unwrap();
         assert!(!dir.path().join("mlruns/t/b").exists());
         assert_eq!(fs::read(dir.path().join("mlruns/t/a")).unwrap(), b"11");

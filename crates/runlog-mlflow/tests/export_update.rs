@@ -507,3 +507,24 @@ fn a_key_that_is_another_keys_folder_is_refused_by_name() {
         assert!(text.contains("\"a\"") && text.contains("\"a/b\""), "{text}");
     }
 }
+
+/// A deleted tag `a` and a new tag `a/b` (and the reverse) between two exports: the file
+/// makes room for the folder, as MLflow itself does when the tags change.
+#[test]
+fn a_deleted_key_makes_room_for_a_folder_of_the_same_name() {
+    let f = fixture();
+    let cat = f.store.catalog();
+    let run = &f.runs[0];
+    cat.set_tags(run, &[("a", "1"), ("x/y", "2")]).unwrap();
+    run_export(&f, &f.root);
+    cat.delete_tag(run, "a").unwrap();
+    cat.delete_tag(run, "x/y").unwrap();
+    cat.set_tags(run, &[("a/b", "3"), ("x", "4")]).unwrap();
+    run_export(&f, &f.root);
+    let tags = f.root.join(&f.exp).join(run).join("tags");
+    assert_eq!(fs::read(tags.join("a/b")).unwrap(), b"3");
+    assert_eq!(fs::read(tags.join("x")).unwrap(), b"4");
+    let fresh = f.root.with_file_name("fresh");
+    run_export(&f, &fresh);
+    assert_eq!(normalised(&f.root), normalised(&fresh));
+}
