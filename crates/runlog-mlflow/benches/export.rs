@@ -1,7 +1,10 @@
 //! Export speed on W1 (one run, 10 keys × 1 000 000 steps = 10 M points): a fresh export
-//! into an empty folder, and an incremental export that finds everything already there.
+//! into an empty folder, and an incremental export that finds everything already there; and
+//! on a W2 sweep (10 experiments × 100 runs here, each 20 params, 5 tags, 5 metrics × 1 000
+//! steps): many small files.
 //!
-//! `cargo bench -p runlog-mlflow --bench export`; `RUNLOG_BENCH_W1_STEPS` shrinks the run.
+//! `cargo bench -p runlog-mlflow --bench export`; `RUNLOG_BENCH_W1_STEPS` shrinks W1,
+//! `RUNLOG_BENCH_W2_RUNS` sets the runs per W2 experiment.
 
 use std::time::Duration;
 
@@ -9,6 +12,9 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use runlog::{NewRun, RunStatus, Store};
 use runlog_mlflow::{ExportOptions, export};
 use runlog_workloads::{W1, W1_KEYS, W1_STEPS};
+
+#[path = "../../../examples/support/w2.rs"]
+mod w2_support;
 
 fn w1_store(dir: &std::path::Path, steps: u64) -> Store {
     let store = Store::open(dir.join("store")).unwrap();
@@ -77,5 +83,37 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+fn w2(c: &mut Criterion) {
+    let per_exp: usize = std::env::var("RUNLOG_BENCH_W2_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100);
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("store")).unwrap();
+    w2_support::build_w2(&store, runlog_workloads::W2_EXPERIMENTS, per_exp);
+    let runs = (runlog_workloads::W2_EXPERIMENTS * per_exp) as u64;
+    let mut g = c.benchmark_group("mlflow_export");
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(20))
+        .throughput(Throughput::Elements(runs));
+    let mut n = 0;
+    g.bench_function("w2_fresh_runs", |b| {
+        b.iter(|| {
+            n += 1;
+            let target = dir.path().join(format!("mlruns-{n}"));
+            let report = export(
+                store.catalog(),
+                store.metric_store(),
+                &target,
+                &ExportOptions::default(),
+            )
+            .unwrap();
+            assert_eq!(report.runs, runs);
+            std::fs::remove_dir_all(&target).unwrap();
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, w2);
 criterion_main!(benches);

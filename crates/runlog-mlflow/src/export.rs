@@ -72,7 +72,7 @@ pub struct ExportOptions {
     pub runs: Option<Vec<String>>,
     /// Also the model registry (`models/`): every registered model and version.
     pub registry: bool,
-    /// Skip `fdatasync` of every file (faster; the export is then not durable at return).
+    /// Skip the final `syncfs` (the export is then not durable at return).
     pub no_sync: bool,
     /// Called as the export goes.
     pub progress: Option<ProgressFn>,
@@ -116,7 +116,7 @@ impl ExportOptions {
         self
     }
 
-    /// Skip `fdatasync`.
+    /// Skip the final `syncfs`.
     pub fn no_sync(mut self, no_sync: bool) -> Self {
         self.no_sync = no_sync;
         self
@@ -198,7 +198,7 @@ pub fn export(
     target: &Path,
     options: &ExportOptions,
 ) -> Result<ExportReport> {
-    let (tree, found) = Tree::open(target, !options.no_sync)?;
+    let (tree, found) = Tree::open(target)?;
     let root = std::path::absolute(target).map_err(crate::error::io("resolve", target))?;
     let state = match found {
         Found::Fresh => State::default(),
@@ -259,6 +259,9 @@ pub fn export(
         ex.registry()?;
     }
     ex.save_state()?;
+    if !options.no_sync {
+        ex.tree.sync()?;
+    }
     let mut report = ex.report;
     report.files = ex.tree.written;
     report.files_unchanged = ex.tree.unchanged;
@@ -435,21 +438,22 @@ impl Exporter<'_> {
         id_component("run id", &run.run_id)?;
         let mut dir: Vec<&str> = exp_dir.iter().map(String::as_str).collect();
         dir.push(&run.run_id);
-        // A deleted experiment's runs are deleted too (MLflow marks them when it deletes one).
-        let (stage, deleted_time) = if exp.lifecycle_stage == LifecycleStage::Deleted {
-            (
-                LifecycleStage::Deleted,
-                run.deleted_time.or(Some(exp.last_update_time)),
-            )
-        } else {
-            (run.lifecycle_stage, run.deleted_time)
-        };
-        let artifact_uri = match self.options.artifact_uris {
-            ArtifactUris::Keep => run.artifact_uri.clone(),
-            ArtifactUris::Export => {
-                format!("{}/{}/artifacts", self.location(exp, exp_dir), run.run_id)
-            }
-        };
+        // Until its `meta.yaml` is there, MLflow does not see the run: its files can be
+        // written in place.
+        let mut meta_path = dir.clone();
+        meta_path.push("meta.yaml");
+        let fresh = self.tree.file_len(&meta_path).is_none();
+        self.tree.set_fresh(fresh.then_some(dir.as_slice()));
+        let written = self.run_files(&dir, run);
+        self.tree.set_fresh(None);
+        written?;
+        // Last: a reader that finds the run's `meta.yaml` finds everything else too.
+        self.run_meta(&dir, exp, exp_dir, run)
+    }
+
+    /// A run's folders, params, tags, metrics and artifacts.
+    fn run_files(&mut self, dir: &[&str], run: &Run) -> Result<()> {
+        let dir = dir.to_vec();
         // MLflow finds a run by id only if all three exist, empty or not.
         for sub in ["metrics", "params", "artifacts", "tags"] {
             let mut d = dir.clone();
@@ -480,7 +484,32 @@ impl Exporter<'_> {
         if self.options.artifact_uris == ArtifactUris::Export {
             self.run_artifacts(&dir, run)?;
         }
-        // Last: a reader that finds the run's `meta.yaml` finds everything else too.
+        Ok(())
+    }
+
+    fn run_meta(
+        &mut self,
+        dir: &[&str],
+        exp: &Experiment,
+        exp_dir: &[String],
+        run: &Run,
+    ) -> Result<()> {
+        let run_id = run.run_id.as_str();
+        // A deleted experiment's runs are deleted too (MLflow marks them when it deletes one).
+        let (stage, deleted_time) = if exp.lifecycle_stage == LifecycleStage::Deleted {
+            (
+                LifecycleStage::Deleted,
+                run.deleted_time.or(Some(exp.last_update_time)),
+            )
+        } else {
+            (run.lifecycle_stage, run.deleted_time)
+        };
+        let artifact_uri = match self.options.artifact_uris {
+            ArtifactUris::Keep => run.artifact_uri.clone(),
+            ArtifactUris::Export => {
+                format!("{}/{}/artifacts", self.location(exp, exp_dir), run.run_id)
+            }
+        };
         let mut entries = vec![
             ("artifact_uri", Value::Str(&artifact_uri)),
             ("end_time", run.end_time.map_or(Value::Null, Value::Int)),

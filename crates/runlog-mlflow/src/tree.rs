@@ -131,8 +131,12 @@ pub enum Written {
 #[derive(Debug)]
 pub struct Tree {
     root: PathBuf,
-    sync: bool,
     temp_counter: u64,
+    /// Folders made or checked by this export (checked once each).
+    checked: std::cell::RefCell<std::collections::HashSet<PathBuf>>,
+    /// A folder no reader looks into yet (a run whose `meta.yaml` is not written): files in
+    /// it are written in place, without a temporary file.
+    fresh: Option<PathBuf>,
     /// Files written.
     pub written: u64,
     /// Files whose content was already there.
@@ -153,7 +157,7 @@ pub enum Found {
 impl Tree {
     /// Opens the export folder `root`: created when missing, accepted when empty or when it
     /// holds an earlier export; anything else is refused.
-    pub fn open(root: &Path, sync: bool) -> Result<(Tree, Found)> {
+    pub fn open(root: &Path) -> Result<(Tree, Found)> {
         let found = match fs::create_dir(root) {
             Ok(()) => Found::Fresh,
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
@@ -174,8 +178,9 @@ impl Tree {
         };
         let tree = Tree {
             root: root.to_path_buf(),
-            sync,
             temp_counter: 0,
+            checked: Default::default(),
+            fresh: None,
             written: 0,
             unchanged: 0,
             removed: 0,
@@ -203,6 +208,9 @@ impl Tree {
         for part in parts {
             debug_assert!(!part.is_empty() && *part != "." && *part != ".." && !part.contains('/'));
             path.push(part);
+            if self.checked.borrow().contains(&path) {
+                continue;
+            }
             match fs::create_dir(&path) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
@@ -214,8 +222,28 @@ impl Tree {
             if !meta.is_dir() {
                 return Err(Error::Escape(path));
             }
+            self.checked.borrow_mut().insert(path.clone());
         }
         Ok(path)
+    }
+
+    /// Files under the folder `parts` (until the next call) are written in place: nobody
+    /// reads that folder yet. `None` ends it.
+    pub fn set_fresh(&mut self, parts: Option<&[&str]>) {
+        self.fresh = parts.map(|p| self.path(p));
+    }
+
+    fn is_fresh(&self, path: &Path) -> bool {
+        self.fresh.as_ref().is_some_and(|f| path.starts_with(f))
+    }
+
+    /// Makes everything written so far durable: one `syncfs` of the export's file system
+    /// rather than an `fsync` per file (an export of a sweep writes hundreds of thousands of
+    /// small files). Until then a crash can leave files short or empty, never a half-renamed
+    /// tree; the next export compares every file and rewrites what is not right.
+    pub fn sync(&self) -> Result<()> {
+        let dir = File::open(&self.root).map_err(io("open", &self.root))?;
+        rustix::fs::syncfs(&dir).map_err(|e| io("sync", &self.root)(e.into()))
     }
 
     /// Whether `parts` is a real folder (not a link).
@@ -239,7 +267,9 @@ impl Tree {
     /// that; whole or not at all.
     pub fn put(&mut self, dir: &[&str], name_parts: &[&str], content: &[u8]) -> Result<Written> {
         let path = self.target(dir, name_parts)?;
-        if read_no_follow(&path, content.len()).is_some_and(|old| old == content) {
+        if !self.is_fresh(&path)
+            && read_no_follow(&path, content.len()).is_some_and(|old| old == content)
+        {
             self.unchanged += 1;
             return Ok(Written::Unchanged);
         }
@@ -267,6 +297,23 @@ impl Tree {
         fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
         modified: Option<std::time::SystemTime>,
     ) -> Result<()> {
+        if self.is_fresh(path) {
+            // `create_new` fails on anything already there, a symbolic link included: then
+            // the file is replaced the safe way below.
+            match OpenOptions::new().write(true).create_new(true).open(path) {
+                Ok(file) => {
+                    let written = fill_file(file, path, fill, modified);
+                    if written.is_err() {
+                        let _ = fs::remove_file(path);
+                    }
+                    written?;
+                    self.written += 1;
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(io("create", path)(e)),
+            }
+        }
         self.temp_counter += 1;
         let tmp = self.root.join(format!(
             "{TEMP_PREFIX}{}.{}",
@@ -280,18 +327,7 @@ impl Tree {
                 .create_new(true)
                 .open(&tmp)
                 .map_err(io("create", &tmp))?;
-            let mut out = io::BufWriter::with_capacity(1 << 16, file);
-            fill(&mut out).map_err(io("write", &tmp))?;
-            let file: File = out
-                .into_inner()
-                .map_err(|e| io("write", &tmp)(e.into_error()))?;
-            if let Some(time) = modified {
-                file.set_modified(time)
-                    .map_err(io("set the time of", &tmp))?;
-            }
-            if self.sync {
-                file.sync_data().map_err(io("sync", &tmp))?;
-            }
+            fill_file(file, &tmp, fill, modified)?;
             fs::rename(&tmp, path).map_err(io("rename into place", path))
         })();
         if written.is_err() {
@@ -311,9 +347,6 @@ impl Tree {
             .open(&path)
             .map_err(io("open for appending", &path))?;
         file.write_all(bytes).map_err(io("append to", &path))?;
-        if self.sync {
-            file.sync_data().map_err(io("sync", &path))?;
-        }
         self.written += 1;
         Ok(())
     }
@@ -364,6 +397,7 @@ impl Tree {
             let kind = entry.file_type().map_err(io("inspect", &path))?;
             if kind.is_dir() {
                 if self.prune_in(&path, &rel, files, folders)? && !folders.contains(&rel) {
+                    self.checked.get_mut().clear();
                     fs::remove_dir(&path).map_err(io("remove", &path))?;
                     self.removed += 1;
                 } else {
@@ -384,6 +418,7 @@ impl Tree {
     pub fn remove_dir(&mut self, parts: &[&str]) -> Result<()> {
         let path = self.path(parts);
         if self.is_dir(parts) {
+            self.checked.get_mut().clear();
             fs::remove_dir_all(&path).map_err(io("remove", &path))?;
             self.removed += 1;
         }
@@ -398,6 +433,7 @@ impl Tree {
         if fs::symlink_metadata(&dst).is_ok() {
             return Err(Error::Conflict(dst));
         }
+        self.checked.get_mut().clear();
         fs::rename(&src, &dst).map_err(io("move", &src))
     }
 
@@ -422,6 +458,25 @@ impl Tree {
     pub fn read_root_file(&self, name: &str) -> Option<Vec<u8>> {
         read_no_follow(&self.root.join(name), usize::MAX)
     }
+}
+
+/// Fills the new `file` (at `path`, for messages) and sets its modification time.
+fn fill_file(
+    file: File,
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    modified: Option<std::time::SystemTime>,
+) -> Result<()> {
+    let mut out = io::BufWriter::with_capacity(1 << 16, file);
+    fill(&mut out).map_err(io("write", path))?;
+    let file: File = out
+        .into_inner()
+        .map_err(|e| io("write", path)(e.into_error()))?;
+    if let Some(time) = modified {
+        file.set_modified(time)
+            .map_err(io("set the time of", path))?;
+    }
+    Ok(())
 }
 
 /// The content of the regular file `path` if it is at most `limit` bytes (more would differ
@@ -457,7 +512,7 @@ mod tests {
         let outside = dir.path().join("outside");
         fs::create_dir(&outside).unwrap();
         fs::write(outside.join("f"), b"keep").unwrap();
-        let (mut tree, found) = Tree::open(&dir.path().join("mlruns"), false).unwrap();
+        let (mut tree, found) = Tree::open(&dir.path().join("mlruns")).unwrap();
         assert_eq!(found, Found::Fresh);
         tree.dir(&["1", "r"]).unwrap();
         std::os::unix::fs::symlink(&outside, dir.path().join("mlruns/1/r/params")).unwrap();
@@ -491,7 +546,7 @@ mod tests {
     #[test]
     fn unchanged_files_are_not_rewritten_and_stale_ones_pruned() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut tree, _) = Tree::open(&dir.path().join("mlruns"), false).unwrap();
+        let (mut tree, _) = Tree::open(&dir.path().join("mlruns")).unwrap();
         assert_eq!(tree.put(&["t"], &["a"], b"1").unwrap(), Written::Written);
         assert_eq!(
             tree.put(&["t"], &["b", "c"], b"2").unwrap(),

@@ -246,6 +246,15 @@ fn files_changed_behind_the_exports_back_are_written_again() {
     assert_eq!(report.artifact_files, 1);
     assert_eq!(normalised(&f.root), want);
 
+    // An export killed before a run's `meta.yaml` was written leaves the run's other files:
+    // the run is written again over them.
+    let run_dir = f.root.join(&f.exp).join(&f.runs[1]);
+    fs::remove_file(run_dir.join("meta.yaml")).unwrap();
+    fs::write(run_dir.join("params/i"), b"half").unwrap();
+    fs::write(run_dir.join("metrics/acc"), b"1700000000000 0.5").unwrap();
+    run_export(&f, &f.root);
+    assert_eq!(normalised(&f.root), want);
+
     // A damaged state file: every metric file is written again, the result the same.
     fs::write(f.root.join(".runlog-export.json"), b"{not json").unwrap();
     let report = run_export(&f, &f.root);
