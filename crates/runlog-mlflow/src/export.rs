@@ -531,7 +531,7 @@ impl Exporter<'_> {
             entries.push(("deleted_time", deleted_time.map_or(Value::Null, Value::Int)));
         }
         let meta = mapping(&mut entries);
-        self.tree.put(&dir, &["meta.yaml"], meta.as_bytes())?;
+        self.tree.put(dir, &["meta.yaml"], meta.as_bytes())?;
         self.report.runs += 1;
         Ok(())
     }
