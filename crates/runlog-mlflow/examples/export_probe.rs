@@ -1,7 +1,9 @@
 //! Times one export of W1 (10 M points) or a W2 sweep into a fresh folder, as a user runs it
-//! once: `cargo run --release -p runlog-mlflow --example export_probe -- w1|w2 [runs per
+//! once, an export that finds nothing changed, and the import of the export into a new store.
+//!
+//! `cargo run --release -p runlog-mlflow --example export_probe -- w1|w2 [runs per
 //! experiment] [dir]`. The criterion bench (`benches/export.rs`) repeats exports; this one
-//! also shows the first, on a file system that has not just deleted the previous export.
+//! shows single ones, on a file system that has not just deleted the previous export.
 
 use std::time::Instant;
 
@@ -64,4 +66,23 @@ fn main() {
             report.files,
         );
     }
+    // And back: the export imported into a new store.
+    let back = Store::open(dir.path().join("back")).unwrap();
+    let t = Instant::now();
+    let report = runlog_mlflow::import(
+        &dir.path().join("mlruns"),
+        back.catalog(),
+        back.metric_store(),
+        &runlog_mlflow::ImportOptions::default(),
+    )
+    .unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    println!(
+        "{which} import: {secs:.2} s, {} runs ({:.0} runs/s), {} points ({:.2} M points/s)",
+        report.runs,
+        report.runs as f64 / secs,
+        report.metric_points,
+        report.metric_points as f64 / secs / 1e6,
+    );
 }

@@ -10,8 +10,9 @@
 //! and the rest goes on ([`OnError::Skip`]), or stops the import ([`OnError::Stop`]).
 //!
 //! Nothing outside the source tree is read: no symbolic link inside it is followed (each one
-//! met where the import would read is reported; the source folder itself is taken as given), names with `..` or anything MLflow's key rules refuse
-//! are refused, every id and key is checked with the catalog's validators. Metric files are
+//! met where the import would read is reported; the source folder itself is taken as given),
+//! names with `..` or anything MLflow's key rules refuse are refused, every id and key is
+//! checked with the catalog's validators. Metric files are
 //! streamed line by line through a bounded buffer and appended in chunks, twice (checked
 //! whole first, so a malformed file never leaves half a run), so memory does not grow with
 //! their size. An id the store holds already is reported and skipped, never overwritten.
