@@ -1,0 +1,247 @@
+//! The command line: global options, every command and its arguments, and the dispatch.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::commands;
+use crate::error::Result;
+use crate::output::Format;
+
+/// Inspect, search, compare, plot, export, import and check a runlog store.
+#[derive(Debug, Parser)]
+#[command(name = "runlog", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// The store folder.
+    #[arg(long, global = true, env = "RUNLOG_STORE", default_value = "runlog")]
+    pub store: PathBuf,
+    /// How data is written.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Lists experiments.
+    Experiments(ExperimentsArgs),
+    /// Lists and searches runs with MLflow's filter language.
+    Runs(RunsArgs),
+    /// One run: params, tags, and every metric with a sparkline.
+    Show(ShowArgs),
+    /// The points of one metric of a run, or buckets of them.
+    Metrics(MetricsArgs),
+    /// Runs side by side: params (differences marked) and latest metrics.
+    Compare(CompareArgs),
+    /// Draws metrics of runs into a PNG or SVG file.
+    Plot(PlotArgs),
+    /// Lists registered models.
+    Models,
+    /// One registered model: versions, stages, aliases, tags.
+    Model(ModelArgs),
+    /// Writes the store in another tool's format.
+    #[command(subcommand)]
+    Export(ExportCommand),
+    /// Reads another tool's data into the store.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Verifies every checksum of the store; exits 0 only when it is clean.
+    Check(CheckArgs),
+    /// Runs, series, points, bytes on disk, bytes per point.
+    Stats,
+}
+
+/// `runlog experiments`.
+#[derive(Debug, Args)]
+pub struct ExperimentsArgs {
+    /// Deleted experiments too.
+    #[arg(long, conflicts_with = "deleted")]
+    pub all: bool,
+    /// Only deleted experiments.
+    #[arg(long)]
+    pub deleted: bool,
+}
+
+/// `runlog runs`.
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    /// Only runs of this experiment (name or id); repeat for several. Default: all.
+    #[arg(long = "experiment", short = 'e', value_name = "NAME")]
+    pub experiments: Vec<String>,
+    /// An MLflow filter: `metrics.acc > 0.9 and params.lr = '0.001'`.
+    #[arg(long, short = 'f')]
+    pub filter: Option<String>,
+    /// An MLflow order: `metrics.acc DESC`; repeat for several.
+    #[arg(long = "order-by", short = 'o', value_name = "ORDER")]
+    pub order_by: Vec<String>,
+    /// At most this many runs.
+    #[arg(long, short = 'n', default_value_t = 100)]
+    pub limit: usize,
+    /// Params to show as columns (default: those that differ between the runs listed).
+    #[arg(long = "param", value_name = "KEY")]
+    pub params: Vec<String>,
+    /// Latest metrics to show as columns (default: the first few keys the runs have).
+    #[arg(long = "metric", value_name = "KEY")]
+    pub metrics: Vec<String>,
+    /// Deleted runs too.
+    #[arg(long, conflicts_with = "deleted")]
+    pub all: bool,
+    /// Only deleted runs.
+    #[arg(long)]
+    pub deleted: bool,
+}
+
+/// `runlog show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The run id (a unique prefix is enough).
+    pub run: String,
+}
+
+/// `runlog metrics`.
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    /// The run id (a unique prefix is enough).
+    pub run: String,
+    /// The metric key.
+    pub key: String,
+    /// Only steps in `A..B` (B excluded; either side may be left out).
+    #[arg(long, value_name = "A..B")]
+    pub steps: Option<String>,
+    /// Only points at or after this time (ms since the epoch, or RFC 3339).
+    #[arg(long, value_name = "T")]
+    pub since: Option<String>,
+    /// Only points before this time (ms since the epoch, or RFC 3339).
+    #[arg(long, value_name = "T")]
+    pub until: Option<String>,
+    /// N buckets (min, max, mean, last) instead of the points.
+    #[arg(long, value_name = "N")]
+    pub downsample: Option<usize>,
+}
+
+/// `runlog compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Two or more run ids (unique prefixes are enough).
+    #[arg(required = true, num_args = 2..)]
+    pub runs: Vec<String>,
+}
+
+/// `runlog plot`.
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    /// `RUN` (all its metrics) or `RUN:KEY`; repeat to overlay.
+    #[arg(required = true, value_name = "RUN[:KEY]")]
+    pub series: Vec<String>,
+    /// The image to write: `.png` or `.svg`.
+    #[arg(long, short = 'o')]
+    pub out: PathBuf,
+    /// Buckets per curve (min/max envelope drawn).
+    #[arg(long, default_value_t = 1000)]
+    pub downsample: usize,
+    /// The x axis.
+    #[arg(long, value_enum, default_value_t = XAxis::Step)]
+    pub x: XAxis,
+}
+
+/// The x axis of a plot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum XAxis {
+    /// Steps.
+    Step,
+    /// Time.
+    Time,
+}
+
+/// `runlog model`.
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    /// The registered model's name.
+    pub name: String,
+}
+
+/// `runlog export ...`.
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// An MLflow file store (`mlruns/`) that `mlflow ui` opens; again into the same folder
+    /// writes only what changed.
+    Mlflow(ExportMlflowArgs),
+}
+
+/// `runlog export mlflow`.
+#[derive(Debug, Args)]
+pub struct ExportMlflowArgs {
+    /// The folder to write (new, empty, or an earlier export).
+    pub dir: PathBuf,
+    /// Only this experiment (name or id); repeat for several.
+    #[arg(long = "experiment", short = 'e', value_name = "NAME")]
+    pub experiments: Vec<String>,
+    /// Export again every few seconds until interrupted.
+    #[arg(long)]
+    pub watch: bool,
+    /// Seconds between exports with `--watch`.
+    #[arg(long, default_value_t = 5.0, requires = "watch")]
+    pub interval: f64,
+}
+
+/// `runlog import ...`.
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// An MLflow file store (`mlruns/`).
+    Mlflow(ImportMlflowArgs),
+}
+
+/// `runlog import mlflow`.
+#[derive(Debug, Args)]
+pub struct ImportMlflowArgs {
+    /// The `mlruns` folder.
+    pub dir: PathBuf,
+    /// Stop at the first thing that cannot be imported (default: report it and go on).
+    #[arg(long)]
+    pub stop_on_error: bool,
+    /// Copy artifacts into the store (default: keep the recorded artifact URIs).
+    #[arg(long)]
+    pub copy_artifacts: bool,
+}
+
+/// `runlog check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Repair what can be repaired without losing good data.
+    #[arg(long)]
+    pub repair: bool,
+}
+
+/// What every command gets.
+pub struct Context<'a> {
+    /// The store folder.
+    pub store: &'a std::path::Path,
+    /// How data is written.
+    pub format: Format,
+}
+
+/// Runs the command.
+pub fn run(cli: &Cli) -> Result<ExitCode> {
+    let ctx = Context {
+        store: &cli.store,
+        format: cli.format,
+    };
+    match &cli.command {
+        Command::Experiments(a) => commands::list::experiments(&ctx, a),
+        Command::Runs(a) => commands::list::runs(&ctx, a),
+        Command::Show(a) => commands::show::show(&ctx, a),
+        Command::Metrics(a) => commands::show::metrics(&ctx, a),
+        Command::Compare(a) => commands::show::compare(&ctx, a),
+        Command::Plot(a) => commands::plot::plot(&ctx, a),
+        Command::Models => commands::models::models(&ctx),
+        Command::Model(a) => commands::models::model(&ctx, a),
+        Command::Export(ExportCommand::Mlflow(a)) => commands::mlflow::export(&ctx, a),
+        Command::Import(ImportCommand::Mlflow(a)) => commands::mlflow::import(&ctx, a),
+        Command::Check(a) => commands::check::check(&ctx, a),
+        Command::Stats => commands::check::stats(&ctx),
+    }
+}

@@ -1,0 +1,197 @@
+//! Data out: one [`Table`] written as an aligned table for people, CSV, or JSON (a list of
+//! objects whose keys are the column names, stable for scripts).
+
+use std::io::{self, Write};
+
+use serde_json::{Map, Value};
+
+/// How data is written (`--format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum Format {
+    /// Aligned columns.
+    #[default]
+    Table,
+    /// RFC 4180 CSV with a header line.
+    Csv,
+    /// A JSON array of objects.
+    Json,
+}
+
+/// Rows of cells under named columns.
+#[derive(Debug, Clone, Default)]
+pub struct Table {
+    /// Column names: the table's header, the CSV header, the JSON keys.
+    pub columns: Vec<String>,
+    /// Rows, each as long as `columns`.
+    pub rows: Vec<Vec<Value>>,
+}
+
+impl Table {
+    /// An empty table with these columns.
+    pub fn new<S: Into<String>>(columns: impl IntoIterator<Item = S>) -> Table {
+        Table {
+            columns: columns.into_iter().map(Into::into).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Adds a row.
+    pub fn push(&mut self, row: Vec<Value>) {
+        debug_assert_eq!(row.len(), self.columns.len());
+        self.rows.push(row);
+    }
+
+    /// Writes the table in `format`.
+    pub fn write(&self, format: Format, out: &mut dyn Write) -> io::Result<()> {
+        match format {
+            Format::Table => self.write_table(out),
+            Format::Csv => self.write_csv(out),
+            Format::Json => self.write_json(out),
+        }
+    }
+
+    fn write_table(&self, out: &mut dyn Write) -> io::Result<()> {
+        let cells: Vec<Vec<String>> = self
+            .rows
+            .iter()
+            .map(|r| r.iter().map(text).collect())
+            .collect();
+        let mut widths: Vec<usize> = self.columns.iter().map(|c| c.chars().count()).collect();
+        for row in &cells {
+            for (w, c) in widths.iter_mut().zip(row) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+        // Numbers right-aligned, everything else left; no trailing spaces.
+        let numeric: Vec<bool> = (0..self.columns.len())
+            .map(|i| {
+                self.rows.iter().any(|r| r[i].is_number())
+                    && self.rows.iter().all(|r| r[i].is_number() || r[i].is_null())
+            })
+            .collect();
+        let line = |out: &mut dyn Write, row: &[String]| -> io::Result<()> {
+            let mut s = String::new();
+            for (i, c) in row.iter().enumerate() {
+                if i > 0 {
+                    s.push_str("  ");
+                }
+                let pad = widths[i] - c.chars().count();
+                if numeric[i] {
+                    s.extend(std::iter::repeat_n(' ', pad));
+                    s.push_str(c);
+                } else {
+                    s.push_str(c);
+                    s.extend(std::iter::repeat_n(' ', pad));
+                }
+            }
+            writeln!(out, "{}", s.trim_end())
+        };
+        line(out, &self.columns)?;
+        for row in &cells {
+            line(out, row)?;
+        }
+        Ok(())
+    }
+
+    fn write_csv(&self, out: &mut dyn Write) -> io::Result<()> {
+        let line = |out: &mut dyn Write, row: &mut dyn Iterator<Item = String>| {
+            let fields: Vec<String> = row.map(|c| csv_field(&c)).collect();
+            writeln!(out, "{}", fields.join(","))
+        };
+        line(out, &mut self.columns.iter().cloned())?;
+        for row in &self.rows {
+            line(
+                out,
+                &mut row.iter().map(|v| match v {
+                    Value::Null => String::new(),
+                    other => text(other),
+                }),
+            )?;
+        }
+        Ok(())
+    }
+
+    fn write_json(&self, out: &mut dyn Write) -> io::Result<()> {
+        let list: Vec<Value> = self
+            .rows
+            .iter()
+            .map(|r| {
+                let obj: Map<String, Value> = self
+                    .columns
+                    .iter()
+                    .cloned()
+                    .zip(r.iter().cloned())
+                    .collect();
+                Value::Object(obj)
+            })
+            .collect();
+        serde_json::to_writer_pretty(&mut *out, &list)?;
+        writeln!(out)
+    }
+}
+
+/// A cell as text: strings bare, `-` for nothing, numbers as JSON writes them.
+pub fn text(v: &Value) -> String {
+    match v {
+        Value::Null => "-".into(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A CSV field, quoted when it holds a comma, quote, CR or LF.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// A metric value for JSON: a number, or the strings `NaN`, `Infinity`, `-Infinity` (JSON has
+/// no numbers for them).
+pub fn float(v: f64) -> Value {
+    if v.is_nan() {
+        Value::String("NaN".into())
+    } else if v.is_infinite() {
+        Value::String(if v > 0.0 { "Infinity" } else { "-Infinity" }.into())
+    } else {
+        serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::{Format, Table};
+
+    fn sample() -> Table {
+        let mut t = Table::new(["run_id", "name", "loss"]);
+        t.push(vec![json!("ab"), json!("first, \"quoted\""), json!(0.5)]);
+        t.push(vec![json!("cdef"), json!("x"), json!(null)]);
+        t
+    }
+
+    fn render(t: &Table, f: Format) -> String {
+        let mut out = Vec::new();
+        t.write(f, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn tables_align_and_csv_quotes() {
+        let t = sample();
+        assert_eq!(
+            render(&t, Format::Table),
+            "run_id  name             loss\nab      first, \"quoted\"   0.5\ncdef    x                   -\n"
+        );
+        assert_eq!(
+            render(&t, Format::Csv),
+            "run_id,name,loss\nab,\"first, \"\"quoted\"\"\",0.5\ncdef,x,\n"
+        );
+        let v: serde_json::Value = serde_json::from_str(&render(&t, Format::Json)).unwrap();
+        assert_eq!(v[0]["run_id"], "ab");
+        assert_eq!(v[1]["loss"], serde_json::Value::Null);
+    }
+}
