@@ -57,6 +57,18 @@ impl From<runlog::Error> for CliError {
     }
 }
 
+impl From<runlog::catalog::CatalogError> for CliError {
+    fn from(e: runlog::catalog::CatalogError) -> CliError {
+        CliError::new(e.to_string())
+    }
+}
+
+impl From<runlog::metrics::Error> for CliError {
+    fn from(e: runlog::metrics::Error) -> CliError {
+        CliError::new(e.to_string())
+    }
+}
+
 impl From<std::io::Error> for CliError {
     fn from(e: std::io::Error) -> CliError {
         CliError::new(e.to_string())
