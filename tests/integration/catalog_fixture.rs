@@ -6,6 +6,8 @@
 //! when a format version is added; keep the old fixture).
 
 use std::fs;
+
+use crate::common::copy_dir;
 use std::path::{Path, PathBuf};
 
 use runlog::catalog::{CATALOG_FILE, WRITERS_DIR};
@@ -172,19 +174,6 @@ fn check(store: &Store) {
     assert_eq!(ids, [PARENT, CHILD, DELETED, LIVE]);
     let reader = store.reader(PARENT).unwrap();
     assert_eq!(reader.history("train/loss").unwrap().len(), 300);
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for e in fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            fs::copy(e.path(), target).unwrap();
-        }
-    }
 }
 
 #[test]

@@ -10,6 +10,7 @@ mod facade;
 mod fixture;
 mod hostile;
 mod io_failure;
+mod mlflow_export_fixture;
 mod model;
 mod multiprocess;
 mod processes;
