@@ -1,0 +1,190 @@
+//! `runlog experiments` and `runlog runs`, end to end on a small store.
+
+mod fixture;
+
+use fixture::{build, golden, runlog};
+
+#[test]
+fn experiments_in_every_format() {
+    let f = build();
+    // Creation times are when the test ran.
+    let norm = |s: String| fixture::normalise_times(&s);
+    golden("experiments.txt", &norm(f.ok(&["experiments"])));
+    golden(
+        "experiments_all.csv",
+        &norm(f.ok(&["--format", "csv", "experiments", "--all"])),
+    );
+    golden(
+        "experiments_deleted.json",
+        &norm(f.ok(&["--format", "json", "experiments", "--deleted"])),
+    );
+}
+
+#[test]
+fn runs_in_every_format() {
+    let f = build();
+    golden("runs.txt", &f.ok(&["runs"]));
+    golden("runs.csv", &f.ok(&["--format", "csv", "runs"]));
+    golden("runs.json", &f.ok(&["--format", "json", "runs"]));
+    // JSON field names are stable.
+    let (_, out, _) = f.run(&["--format", "json", "runs", "-e", "mnist"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let first = &v[0];
+    for k in [
+        "run_id",
+        "run_name",
+        "experiment_id",
+        "status",
+        "start_time",
+        "end_time",
+        "duration_ms",
+        "params.lr",
+        "metrics.loss",
+    ] {
+        assert!(first.get(k).is_some(), "{k} missing in {first}");
+    }
+}
+
+#[test]
+fn runs_filtered_ordered_limited_and_chosen_columns() {
+    let f = build();
+    golden(
+        "runs_filter.txt",
+        &f.ok(&[
+            "runs",
+            "--experiment",
+            "mnist",
+            "--filter",
+            "params.optimizer = 'adam' and metrics.loss < 5",
+            "--order-by",
+            "metrics.loss DESC",
+            "--param",
+            "lr",
+            "--metric",
+            "loss",
+        ]),
+    );
+    // Repeated --experiment and --order-by, --limit.
+    let out = f.ok(&[
+        "--format",
+        "csv",
+        "runs",
+        "-e",
+        "mnist",
+        "-e",
+        "2",
+        "-o",
+        "params.lr ASC",
+        "-o",
+        "attributes.run_name DESC",
+        "--limit",
+        "3",
+        "--param",
+        "lr",
+        "--metric",
+        "acc",
+    ]);
+    golden("runs_order_limit.csv", &out);
+    assert_eq!(out.lines().count(), 4, "{out}");
+}
+
+#[test]
+fn filter_errors_name_the_position() {
+    let f = build();
+    let err = f.fails(&["runs", "--filter", "metrics.loss <> 1"]);
+    assert!(err.contains("position"), "{err}");
+    assert!(err.starts_with("error: "), "{err}");
+    let err = f.fails(&["runs", "--order-by", "metrics.loss SIDEWAYS"]);
+    assert!(err.starts_with("error: "), "{err}");
+}
+
+#[test]
+fn deleted_and_all() {
+    let f = build();
+    let deleted = f.ok(&["--format", "csv", "runs", "--deleted"]);
+    assert!(deleted.contains("<discarded>"), "{deleted}");
+    assert_eq!(deleted.lines().count(), 2, "{deleted}");
+    let all = f.ok(&["--format", "csv", "runs", "--all"]);
+    assert_eq!(all.lines().count(), 6, "{all}");
+    assert!(all.lines().next().unwrap().contains("lifecycle_stage"));
+    let active = f.ok(&["--format", "csv", "runs"]);
+    assert_eq!(active.lines().count(), 5, "{active}");
+    assert!(!active.contains("<discarded>"));
+    let (code, _, _) = f.run(&["runs", "--all", "--deleted"]);
+    assert_ne!(code, 0);
+}
+
+#[test]
+fn unknown_experiment_suggests() {
+    let f = build();
+    let err = f.fails(&["runs", "-e", "mnits"]);
+    assert!(err.contains("no experiment \"mnits\""), "{err}");
+    assert!(err.contains("hint: did you mean \"mnist\" (id 1)"), "{err}");
+}
+
+#[test]
+fn a_missing_store_is_not_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nowhere");
+    let (code, _, err) = runlog(&missing, &["runs"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("no store at"), "{err}");
+    assert!(
+        err.contains("--store") && err.contains("RUNLOG_STORE"),
+        "{err}"
+    );
+    assert!(!missing.exists());
+    // An empty folder is not a store either, and stays empty.
+    let (code, _, err) = runlog(dir.path(), &["experiments"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("not a runlog store"), "{err}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn runs_while_a_trainer_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = runlog::Store::open(dir.path()).unwrap();
+    let exp = store.set_experiment("live").unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let made = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let writer = {
+        let (store, stop, made) = (store.clone(), stop.clone(), made.clone());
+        let exp = exp.experiment_id.clone();
+        std::thread::spawn(move || {
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let run = store
+                    .start_run(runlog::NewRun::in_experiment(&exp).param("i", n))
+                    .unwrap();
+                for s in 0..200 {
+                    run.log_metric("loss", s, 1.0 / (1 + s) as f64).unwrap();
+                    if s % 50 == 0 {
+                        run.flush().unwrap();
+                    }
+                }
+                run.finish(runlog::RunStatus::Finished).unwrap();
+                n += 1;
+                made.store(n, std::sync::atomic::Ordering::Relaxed);
+            }
+            n
+        })
+    };
+    while made.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+        std::thread::yield_now();
+    }
+    for _ in 0..5 {
+        let (code, _, err) = runlog(dir.path(), &["--format", "csv", "runs", "-e", "live"]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let during = made.load(std::sync::atomic::Ordering::Relaxed);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let made = writer.join().unwrap();
+    assert!(
+        made > during,
+        "the trainer wrote while runlog read: {during} then {made} runs"
+    );
+    let (code, out, err) = runlog(dir.path(), &["--format", "csv", "runs", "-e", "live"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), made + 1, "{out}");
+}

@@ -1,0 +1,122 @@
+//! `runlog show`, `runlog metrics` and `runlog compare`, end to end on a small store.
+
+mod fixture;
+
+use fixture::{build, golden};
+
+#[test]
+fn show_in_every_format() {
+    let f = build();
+    let id = f.id("baseline").to_string();
+    golden("show.txt", &f.ok(&["show", &id]));
+    golden("show.json", &f.ok(&["--format", "json", "show", &id]));
+    golden("show.csv", &f.ok(&["--format", "csv", "show", &id]));
+    // A run without metric data.
+    golden("show_running.txt", &f.ok(&["show", f.id("sgd")]));
+}
+
+#[test]
+fn runs_by_prefix_and_name() {
+    let f = build();
+    let id = f.id("resnet");
+    let full = f.ok(&["--format", "json", "show", id]);
+    assert_eq!(f.ok(&["--format", "json", "show", &id[..6]]), full);
+    assert_eq!(
+        f.ok(&["--format", "json", "show", &id.to_uppercase()[..6]]),
+        full
+    );
+    assert_eq!(f.ok(&["--format", "json", "show", "resnet"]), full);
+    // Deleted runs are shown too.
+    let deleted = f.ok(&["--format", "json", "show", "discarded"]);
+    assert!(
+        deleted.contains("\"lifecycle_stage\": \"deleted\""),
+        "{deleted}"
+    );
+}
+
+#[test]
+fn unknown_runs_suggest_close_matches() {
+    let f = build();
+    let err = f.fails(&["show", "basline"]);
+    assert!(err.contains("no run \"basline\""), "{err}");
+    assert!(err.contains("hint: did you mean <baseline>"), "{err}");
+    // A mistyped id prefix.
+    let id = f.id("high-lr");
+    let typo = format!("{}{}", &id[..5], if &id[5..6] == "0" { "1" } else { "0" });
+    let err = f.fails(&["show", &typo]);
+    assert!(err.contains("<high-lr>"), "{err}");
+    // Nothing close.
+    let err = f.fails(&["show", "zzzzzzzzzzzzzzzzzzzz"]);
+    assert!(
+        err.contains("hint: list runs with `runlog runs --all`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn metric_points_windows_and_buckets() {
+    let f = build();
+    let id = f.id("baseline").to_string();
+    golden(
+        "metrics_steps.txt",
+        &f.ok(&["metrics", &id, "loss", "--steps", "10..15"]),
+    );
+    let csv = f.ok(&["--format", "csv", "metrics", &id, "acc"]);
+    assert_eq!(csv.lines().count(), 101);
+    golden(
+        "metrics_downsample.csv",
+        &f.ok(&[
+            "--format",
+            "csv",
+            "metrics",
+            &id,
+            "loss",
+            "--downsample",
+            "4",
+        ]),
+    );
+    // Time window: 2023-11-14T22:13:30Z is step 10; until is excluded.
+    let out = f.ok(&[
+        "--format",
+        "json",
+        "metrics",
+        &id,
+        "loss",
+        "--since",
+        "2023-11-14T22:13:30Z",
+        "--until",
+        "1700000013000",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let steps: Vec<i64> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["step"].as_i64().unwrap())
+        .collect();
+    assert_eq!(steps, [10, 11, 12]);
+    let err = f.fails(&["metrics", &id, "los"]);
+    assert!(
+        err.contains("has no metric \"los\"") && err.contains("acc, loss"),
+        "{err}"
+    );
+    let err = f.fails(&["metrics", &id, "loss", "--steps", "5-9"]);
+    assert!(err.contains("--steps"), "{err}");
+    let err = f.fails(&["metrics", &id, "loss", "--since", "yesterday"]);
+    assert!(err.contains("RFC 3339"), "{err}");
+}
+
+#[test]
+fn compare_marks_differences() {
+    let f = build();
+    let (a, b, c) = (f.id("baseline"), f.id("high-lr"), f.id("sgd"));
+    golden("compare.txt", &f.ok(&["compare", a, b, c]));
+    golden(
+        "compare.json",
+        &f.ok(&["--format", "json", "compare", a, b]),
+    );
+    golden(
+        "compare.csv",
+        &f.ok(&["--format", "csv", "compare", "baseline", "resnet"]),
+    );
+}
