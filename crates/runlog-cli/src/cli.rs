@@ -28,20 +28,54 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Lists experiments.
+    ///
+    /// Columns (also the CSV header and the JSON keys, kept stable): experiment_id, name,
+    /// lifecycle_stage, runs (active runs), creation_time, last_update_time (UTC dates in
+    /// tables, ms since the epoch in CSV and JSON).
     Experiments(ExperimentsArgs),
     /// Lists and searches runs with MLflow's filter language.
+    ///
+    /// Columns (also the CSV header and the JSON keys, kept stable): run_id, run_name,
+    /// experiment_id, status, start_time, end_time (ms since the epoch), duration_ms (null
+    /// while running), lifecycle_stage (with --all or --deleted), then params.<key> and
+    /// metrics.<key> (latest values). CSV and JSON hold every param and metric unless --param
+    /// or --metric choose; tables show the params that differ between the runs listed (at
+    /// most 4) and the first 4 metric keys, the start as a UTC date and a duration instead of
+    /// end_time and duration_ms.
     Runs(RunsArgs),
     /// One run: params, tags, and every metric with a sparkline.
+    ///
+    /// With --format json, one object: run_id, run_name, experiment_id, experiment_name,
+    /// status, lifecycle_stage, start_time, end_time, duration_ms, user_id, artifact_uri,
+    /// params {key: value}, tags {key: value}, metrics [{key, count, first_step, last_step,
+    /// latest, min, max}]. With --format csv, the metrics table.
     Show(ShowArgs),
     /// The points of one metric of a run, or buckets of them.
+    ///
+    /// Columns: step, timestamp (ms since the epoch in CSV and JSON), value. With
+    /// --downsample: start_step and end_step (start_time and end_time when bucketing by
+    /// --since/--until), count, min, max, mean, last_step, last_value.
     Metrics(MetricsArgs),
     /// Runs side by side: params (differences marked) and latest metrics.
+    ///
+    /// JSON: a list of {section ("param" or "metric"), key, differs, values [{run_id,
+    /// run_name, value}] in the order the runs were given}. CSV: section, key, differs, then
+    /// one column per run id.
     Compare(CompareArgs),
     /// Draws metrics of runs into a PNG or SVG file.
     Plot(PlotArgs),
     /// Lists registered models.
+    ///
+    /// Columns: name, versions (live ones), latest_version, stages (highest version per
+    /// stage other than None), aliases, creation_timestamp, last_updated_timestamp,
+    /// description.
     Models,
     /// One registered model: versions, stages, aliases, tags.
+    ///
+    /// Versions, newest first: version, stage, aliases, run_id, run_name, source,
+    /// creation_timestamp, last_updated_timestamp, description. JSON: one object {name,
+    /// description, creation_timestamp, last_updated_timestamp, tags, aliases, versions}.
+    /// CSV: the versions.
     Model(ModelArgs),
     /// Writes the store in another tool's format.
     #[command(subcommand)]
