@@ -188,3 +188,34 @@ fn runs_while_a_trainer_writes() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.lines().count(), made + 1, "{out}");
 }
+
+#[test]
+fn the_store_comes_from_runlog_store() {
+    let f = build();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_runlog"))
+        .args(["--format", "csv", "experiments"])
+        .env("RUNLOG_STORE", f.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1,mnist,active,3,"));
+    // Without either, ./runlog: missing here, and not created.
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_runlog"))
+        .arg("runs")
+        .current_dir(dir.path())
+        .env_remove("RUNLOG_STORE")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no store at runlog") && err.contains("RUNLOG_STORE"),
+        "{err}"
+    );
+    assert!(!dir.path().join("runlog").exists());
+}

@@ -120,3 +120,20 @@ fn compare_marks_differences() {
         &f.ok(&["--format", "csv", "compare", "baseline", "resnet"]),
     );
 }
+
+#[test]
+fn an_ambiguous_name_lists_the_runs() {
+    let f = build();
+    {
+        let store = runlog::Store::open(f.path()).unwrap();
+        let exp = store.set_experiment("mnist").unwrap();
+        let run = store
+            .start_run(runlog::NewRun::in_experiment(&exp.experiment_id).name("resnet"))
+            .unwrap();
+        run.finish(runlog::RunStatus::Finished).unwrap();
+    }
+    let err = f.fails(&["show", "resnet"]);
+    assert!(err.contains("2 runs are named \"resnet\""), "{err}");
+    assert!(err.contains("<resnet>"), "{err}");
+    assert!(err.contains("hint: give the run id"), "{err}");
+}
