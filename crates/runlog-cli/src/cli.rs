@@ -220,6 +220,9 @@ pub struct ExportMlflowArgs {
     /// Seconds between exports with `--watch`.
     #[arg(long, default_value_t = 5.0, requires = "watch")]
     pub interval: f64,
+    /// Stop `--watch` after this many passes (for tests).
+    #[arg(long, hide = true, requires = "watch")]
+    pub passes: Option<u64>,
 }
 
 /// `runlog import ...`.

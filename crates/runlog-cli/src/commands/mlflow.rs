@@ -1,14 +1,206 @@
-//! (being written)
+//! `runlog export mlflow` and `runlog import mlflow`.
+//!
+//! Export opens the store read-only; `--watch` exports again every `--interval` seconds
+//! (incrementally: only what changed is written) and prints one line per pass.
+//!
+//! Import opens the store for writing (creating it when the folder is missing or empty) and
+//! prints a report: the counts, then every problem with its path and reason. Exit codes:
+//! 0 when the import ran, problems or not (they are listed, and what could be imported was);
+//! with `--stop-on-error` the first problem stops the import with exit code 1 (what was
+//! imported before it stays).
 
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use runlog::Store;
+use runlog_mlflow::{ExportOptions, ExportReport, ImportArtifacts, ImportOptions, OnError};
 
 use crate::cli::*;
 use crate::error::{CliError, Result};
+use crate::resolve;
 
-pub fn export(_ctx: &Context<'_>, _a: &ExportMlflowArgs) -> Result<ExitCode> {
-    Err(CliError::new("not built yet"))
+/// A progress bar on stderr, hidden when stderr is not a terminal (so scripts and tests see
+/// clean output).
+pub(crate) fn progress_bar(len: u64, what: &str) -> ProgressBar {
+    let target = if std::io::stderr().is_terminal() {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    };
+    let bar = ProgressBar::with_draw_target(Some(len), target);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {wide_msg:.dim}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message(what.to_string());
+    bar
 }
 
-pub fn import(_ctx: &Context<'_>, _a: &ImportMlflowArgs) -> Result<ExitCode> {
-    Err(CliError::new("not built yet"))
+/// `runlog export mlflow DIR`.
+pub fn export(ctx: &Context<'_>, a: &ExportMlflowArgs) -> Result<ExitCode> {
+    if !(a.interval.is_finite() && a.interval > 0.0) {
+        return Err(CliError::new(format!(
+            "--interval {} is not a positive number of seconds",
+            a.interval
+        ))
+        .hint("for example --interval 2.5"));
+    }
+    let mut pass = 0u64;
+    loop {
+        pass += 1;
+        // Opened again every pass, so runs and experiments created since are seen.
+        let store = resolve::open_store(ctx.store)?;
+        let report = export_once(&store, a)?;
+        drop(store);
+        let mut out = std::io::stdout().lock();
+        if a.watch {
+            writeln!(out, "pass {pass}: {}", changes(&report))?;
+        } else {
+            print_export(&mut out, &report, a)?;
+        }
+        out.flush()?;
+        drop(out);
+        if !a.watch || a.passes.is_some_and(|n| pass >= n) {
+            return Ok(ExitCode::SUCCESS);
+        }
+        std::thread::sleep(Duration::from_secs_f64(a.interval));
+    }
+}
+
+fn export_once(store: &Store, a: &ExportMlflowArgs) -> Result<ExportReport> {
+    let mut options = ExportOptions::default();
+    if !a.experiments.is_empty() {
+        let mut ids = Vec::new();
+        for e in &a.experiments {
+            ids.push(resolve::resolve_experiment(store, e)?.experiment_id);
+        }
+        options = options.experiments(ids);
+    }
+    let bar = progress_bar(0, "exporting runs");
+    let b = bar.clone();
+    options = options.progress(move |p| {
+        b.set_length(p.runs_total);
+        b.set_position(p.runs_done);
+    });
+    let result = runlog_mlflow::export(store.catalog(), store.metric_store(), &a.dir, &options);
+    bar.finish_and_clear();
+    result.map_err(|e| {
+        CliError::new(format!("export to {} failed: {e}", a.dir.display()))
+            .hint("give a new or empty folder, or the folder of an earlier `runlog export mlflow`")
+    })
+}
+
+/// One line: what a pass of `--watch` changed.
+fn changes(r: &ExportReport) -> String {
+    if r.files == 0 && r.removed == 0 {
+        return format!("nothing changed ({} runs)", r.runs);
+    }
+    format!(
+        "{} files written, {} unchanged, {} removed; {} new metric points, {} artifact files copied ({} runs)",
+        r.files, r.files_unchanged, r.removed, r.metric_points, r.artifact_files, r.runs
+    )
+}
+
+fn print_export(out: &mut dyn Write, r: &ExportReport, a: &ExportMlflowArgs) -> Result<()> {
+    writeln!(out, "exported to {}", a.dir.display())?;
+    let rows: [(&str, u64); 11] = [
+        ("experiments", r.experiments),
+        ("runs", r.runs),
+        ("params", r.params),
+        ("tags", r.tags),
+        ("metric keys", r.metric_keys),
+        ("metric points written", r.metric_points),
+        ("metric points kept", r.metric_points_kept),
+        ("artifact files copied", r.artifact_files),
+        ("registered models", r.registered_models),
+        ("model versions", r.model_versions),
+        ("files written", r.files),
+    ];
+    for (k, v) in rows {
+        writeln!(out, "  {k:<22} {v}")?;
+    }
+    writeln!(out, "  {:<22} {}", "files unchanged", r.files_unchanged)?;
+    writeln!(out, "  {:<22} {}", "removed", r.removed)?;
+    writeln!(
+        out,
+        "open it with: mlflow ui --backend-store-uri {}",
+        std::path::absolute(&a.dir)
+            .unwrap_or_else(|_| a.dir.clone())
+            .display()
+    )?;
+    Ok(())
+}
+
+/// `runlog import mlflow DIR`.
+pub fn import(ctx: &Context<'_>, a: &ImportMlflowArgs) -> Result<ExitCode> {
+    if !a.dir.is_dir() {
+        return Err(CliError::new(format!(
+            "cannot import {}: it is not a folder",
+            a.dir.display()
+        ))
+        .hint("give the mlruns folder of an MLflow file store"));
+    }
+    let store = Store::open(ctx.store).map_err(|e| {
+        CliError::new(format!(
+            "cannot open the store {} for writing: {e}",
+            ctx.store.display()
+        ))
+        .hint("point at a store (or a new folder) with --store PATH or RUNLOG_STORE")
+    })?;
+    let bar = progress_bar(0, "importing runs");
+    let b = bar.clone();
+    let options = ImportOptions::default()
+        .on_error(if a.stop_on_error {
+            OnError::Stop
+        } else {
+            OnError::Skip
+        })
+        .artifacts(if a.copy_artifacts {
+            ImportArtifacts::Copy
+        } else {
+            ImportArtifacts::Keep
+        })
+        .progress(move |p| {
+            b.set_length(p.runs_total);
+            b.set_position(p.runs_done);
+        });
+    let result = runlog_mlflow::import(&a.dir, store.catalog(), store.metric_store(), &options);
+    bar.finish_and_clear();
+    let r = result.map_err(|e| {
+        CliError::new(e.to_string()).hint(if a.stop_on_error {
+            "what was imported before this stays; run without --stop-on-error to skip what cannot be imported and list it"
+        } else {
+            "give the mlruns folder of an MLflow file store"
+        })
+    })?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "imported from {}", a.dir.display())?;
+    let rows: [(&str, u64); 9] = [
+        ("experiments", r.experiments),
+        ("runs", r.runs),
+        ("params", r.params),
+        ("tags", r.tags),
+        ("metric keys", r.metric_keys),
+        ("metric points", r.metric_points),
+        ("artifact files", r.artifact_files),
+        ("registered models", r.registered_models),
+        ("model versions", r.model_versions),
+    ];
+    for (k, v) in rows {
+        writeln!(out, "  {k:<18} {v}")?;
+    }
+    writeln!(out, "problems: {}", r.problems.len())?;
+    for p in &r.problems {
+        writeln!(out, "  {}: {}", p.path.display(), p.reason)?;
+    }
+    if !r.notes.is_empty() {
+        writeln!(out, "notes: {}", r.notes.len())?;
+        for p in &r.notes {
+            writeln!(out, "  {}: {}", p.path.display(), p.reason)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,239 @@
+//! `runlog export mlflow` and `runlog import mlflow`, end to end: a round trip into a second
+//! store keeps the counts, `--watch` prints one line per pass.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use runlog::{RunStatus, Store, ViewType};
+
+fn runlog(store: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_runlog"))
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Two experiments, three runs with params, tags and metrics.
+fn build(dir: &Path) {
+    let store = Store::open(dir).unwrap();
+    for (exp, runs) in [("vision", 2), ("text", 1)] {
+        let e = store.experiment(exp).unwrap();
+        for r in 0..runs {
+            let run = e.start_run(&format!("{exp}-{r}")).unwrap();
+            run.log_param("lr", 0.001 * (r + 1) as f64).unwrap();
+            run.set_tag("team", "a").unwrap();
+            for step in 0..500 {
+                run.log_metrics(step, &[("loss", 1.0 / (step + 1) as f64), ("acc", 0.5)])
+                    .unwrap();
+            }
+            run.finish(RunStatus::Finished).unwrap();
+        }
+    }
+}
+
+fn counts(dir: &Path) -> (usize, usize, u64) {
+    let store = Store::open_read_only(dir).unwrap();
+    let exps = store.catalog().list_experiments(ViewType::All).unwrap();
+    let ids: Vec<&str> = exps.iter().map(|e| e.experiment_id.as_str()).collect();
+    let runs = store.catalog().list_runs(&ids, ViewType::All).unwrap();
+    let mut points = 0;
+    for r in &runs {
+        let reader = store.reader(&r.run_id).unwrap();
+        for (_, k) in reader.series() {
+            points += reader.history(&k).unwrap().len() as u64;
+        }
+    }
+    (exps.len(), runs.len(), points)
+}
+
+#[test]
+fn export_then_import_round_trips() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b, mlruns) = (
+        tmp.path().join("a"),
+        tmp.path().join("b"),
+        tmp.path().join("mlruns"),
+    );
+    build(&a);
+    let out = runlog(&a, &["export", "mlflow", mlruns.to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("runs                   3"), "{stdout}");
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+
+    let out = runlog(&b, &["import", "mlflow", mlruns.to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("runs               3"), "{stdout}");
+    assert!(stdout.contains("problems: 0"), "{stdout}");
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+    // The default experiment is in both stores.
+    assert_eq!(counts(&a), counts(&b));
+    assert_eq!(counts(&b).1, 3);
+    assert_eq!(counts(&b).2, 3000);
+}
+
+#[test]
+fn export_of_one_experiment_and_unknown_experiment() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, mlruns) = (tmp.path().join("a"), tmp.path().join("mlruns"));
+    build(&a);
+    let out = runlog(
+        &a,
+        &["export", "mlflow", mlruns.to_str().unwrap(), "-e", "text"],
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("runs                   1"), "{stdout}");
+    let out = runlog(
+        &a,
+        &["export", "mlflow", mlruns.to_str().unwrap(), "-e", "visoin"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("no experiment \"visoin\"") && err.contains("vision"),
+        "{err}"
+    );
+}
+
+#[test]
+fn import_lists_problems_and_exits_0_or_1_with_stop_on_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b, mlruns) = (
+        tmp.path().join("a"),
+        tmp.path().join("b"),
+        tmp.path().join("mlruns"),
+    );
+    build(&a);
+    assert!(
+        runlog(&a, &["export", "mlflow", mlruns.to_str().unwrap()])
+            .status
+            .success()
+    );
+    // Damage one run's meta.yaml.
+    let meta = walk(&mlruns)
+        .into_iter()
+        .find(|p| {
+            p.file_name().is_some_and(|n| n == "meta.yaml")
+                && p.parent().unwrap().join("metrics").is_dir()
+        })
+        .unwrap();
+    std::fs::write(&meta, "{{{ not yaml").unwrap();
+    let out = runlog(&b, &["import", "mlflow", mlruns.to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("runs               2"), "{stdout}");
+    assert!(stdout.contains("problems: 1"), "{stdout}");
+    assert!(
+        stdout.contains(meta.parent().unwrap().to_str().unwrap()),
+        "{stdout}"
+    );
+
+    let c = tmp.path().join("c");
+    let out = runlog(
+        &c,
+        &[
+            "import",
+            "mlflow",
+            mlruns.to_str().unwrap(),
+            "--stop-on-error",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("import stopped at"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn watch_prints_one_line_per_pass() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, mlruns) = (tmp.path().join("a"), tmp.path().join("mlruns"));
+    build(&a);
+    let out = runlog(
+        &a,
+        &[
+            "export",
+            "mlflow",
+            mlruns.to_str().unwrap(),
+            "--watch",
+            "--interval",
+            "0.2",
+            "--passes",
+            "2",
+        ],
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(
+        lines[0].starts_with("pass 1: ") && lines[0].contains("files written"),
+        "{stdout}"
+    );
+    assert_eq!(lines[1], "pass 2: nothing changed (3 runs)", "{stdout}");
+}
+
+#[test]
+fn watch_sees_new_points_between_passes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, mlruns) = (tmp.path().join("a"), tmp.path().join("mlruns"));
+    build(&a);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_runlog"))
+        .arg("--store")
+        .arg(&a)
+        .args([
+            "export",
+            "mlflow",
+            mlruns.to_str().unwrap(),
+            "--watch",
+            "--interval",
+            "0.3",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.starts_with("pass 1: "), "{first}");
+    {
+        let store = Store::open(&a).unwrap();
+        let run = store.experiment("text").unwrap().start_run("late").unwrap();
+        run.log_metric("loss", 0, 1.0).unwrap();
+        run.finish(RunStatus::Finished).unwrap();
+    }
+    let mut changed = None;
+    for _ in 0..20 {
+        let l = lines.next().unwrap().unwrap();
+        if l.contains("(4 runs)") && l.contains("1 new metric points") {
+            changed = Some(l);
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    changed.expect("a pass saw the new run and its point");
+}
