@@ -84,6 +84,19 @@ pub enum Command {
     #[command(subcommand)]
     Import(ImportCommand),
     /// Verifies every checksum of the store; exits 0 only when it is clean.
+    #[command(
+        after_help = "Checks every segment of every run (records, blocks, sealed structure), \
+                      every journal line's CRC and that the catalog opens; artifacts have no \
+                      checksums. Damage is listed with its file and byte offset.\n\
+                      --repair never deletes data: a torn tail of a run's active segment is cut \
+                      aside into NNNNNNNN.seg.tail-OFFSET by the run's writer recovery (which \
+                      also rebuilds a damaged MANIFEST), a damaged or missing catalog is rebuilt \
+                      from the journals (the old one kept as catalog.redb.old); damage inside \
+                      sealed segments or journal lines is reported and left. Then it checks \
+                      again.\n\
+                      Exit code: 0 when the store is clean (after --repair: when nothing is \
+                      left), 1 when damage was found."
+    )]
     Check(CheckArgs),
     /// Runs, series, points, bytes on disk, bytes per point.
     Stats,
@@ -229,6 +242,12 @@ pub struct ExportMlflowArgs {
 #[derive(Debug, Subcommand)]
 pub enum ImportCommand {
     /// An MLflow file store (`mlruns/`).
+    #[command(
+        after_help = "Prints the counts imported, then every problem with its path and reason.\n\
+                      Exit code: 0 when the import ran, even with problems (they are listed and \
+                      skipped); 1 with --stop-on-error at the first problem (what was imported \
+                      before it stays), or when the source cannot be read."
+    )]
     Mlflow(ImportMlflowArgs),
 }
 
