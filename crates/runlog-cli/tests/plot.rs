@@ -70,6 +70,7 @@ fn count(px: &[[u8; 3]], c: [u8; 3]) -> usize {
 
 #[test]
 fn png_overlays_runs_and_keys() {
+    let keep = std::env::var_os("RUNLOG_PLOT_KEEP");
     let tmp = tempfile::tempdir().unwrap();
     let (a, b) = build(tmp.path());
     let out_png = tmp.path().join("plot.png");
@@ -101,6 +102,10 @@ fn png_overlays_runs_and_keys() {
     }
     // Mostly white background.
     assert!(count(&px, [255, 255, 255]) > px.len() / 2);
+    // RUNLOG_PLOT_KEEP=FILE keeps the image to look at.
+    if let Some(keep) = keep {
+        std::fs::copy(&out_png, keep).unwrap();
+    }
 }
 
 #[test]

@@ -237,6 +237,16 @@ struct Frame {
     x_desc: &'static str,
 }
 
+/// An x tick: whole numbers without a fraction (steps), others with up to 4 decimals.
+fn tick(v: &f64) -> String {
+    if (v - v.round()).abs() < 1e-9 {
+        format!("{:.0}", v.round())
+    } else {
+        let s = format!("{v:.4}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
 fn draw<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     curves: &[Curve],
@@ -253,6 +263,7 @@ fn draw<DB: DrawingBackend>(
     chart
         .configure_mesh()
         .x_desc(frame.x_desc)
+        .x_label_formatter(&tick)
         .y_desc("value")
         .label_style((FONT_NAME, 14))
         .axis_desc_style((FONT_NAME, 15))
