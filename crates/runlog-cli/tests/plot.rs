@@ -209,3 +209,27 @@ fn errors_say_what_to_try() {
     assert!(err.contains(".jpg") && err.contains("PNG and SVG"), "{err}");
     assert!(!png.exists() && !jpg.exists());
 }
+
+#[test]
+fn run_names_with_colons() {
+    let tmp = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(tmp.path()).unwrap();
+        let run = store
+            .experiment("exp")
+            .unwrap()
+            .start_run("bert:large")
+            .unwrap();
+        for step in 0..10 {
+            run.log_metric("eval:loss", step, step as f64).unwrap();
+        }
+        run.finish(RunStatus::Finished).unwrap();
+    }
+    let svg = tmp.path().join("c.svg");
+    for spec in ["bert:large", "bert:large:eval:loss"] {
+        let out = runlog(tmp.path(), &["plot", spec, "--out", svg.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{spec}: {}", text(&out.stderr));
+        let s = std::fs::read_to_string(&svg).unwrap();
+        assert!(s.contains("bert:large: eval:loss"), "{spec}");
+    }
+}

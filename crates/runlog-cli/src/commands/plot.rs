@@ -87,12 +87,8 @@ pub fn plot(ctx: &Context<'_>, a: &PlotArgs) -> Result<ExitCode> {
     };
     let mut raw: Vec<(String, Vec<Bucket>)> = Vec::new();
     for spec in &a.series {
-        let (run_text, key) = match spec.split_once(':') {
-            Some((r, k)) if !k.is_empty() => (r, Some(k)),
-            Some((r, _)) => (r, None),
-            None => (spec.as_str(), None),
-        };
-        let run = resolve::resolve_run(&store, run_text)?;
+        let (run, key) = parse_spec(&store, spec)?;
+        let key = key.as_deref();
         let reader = store.reader(&run.run_id)?;
         let mut keys: Vec<String> = reader.series().into_iter().map(|(_, k)| k).collect();
         keys.sort();
@@ -228,6 +224,27 @@ pub fn plot(ctx: &Context<'_>, a: &PlotArgs) -> Result<ExitCode> {
         if curves.len() == 1 { "" } else { "s" }
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// `RUN` or `RUN:KEY`. Run names and keys may both hold colons: the first split whose left
+/// side names a run wins, else the whole text is the run.
+fn parse_spec(store: &runlog::Store, spec: &str) -> Result<(runlog::RunInfo, Option<String>)> {
+    let mut first_err = None;
+    for (i, _) in spec.match_indices(':') {
+        match resolve::resolve_run(store, &spec[..i]) {
+            Ok(run) => {
+                let key = &spec[i + 1..];
+                return Ok((run, (!key.is_empty()).then(|| key.to_string())));
+            }
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    match resolve::resolve_run(store, spec) {
+        Ok(run) => Ok((run, None)),
+        Err(e) => Err(first_err.unwrap_or(e)),
+    }
 }
 
 /// The chart's ranges and axis name.
