@@ -1,8 +1,9 @@
 //! The README's demo: a simulated training run (the reference workload W1: 10 metrics logged
 //! at every step) with its params and tags is logged into an embedded store, in experiment
 //! `quickstart`; then the latest values, a step window, a downsampled loss curve and a run
-//! search are printed, and the store is exported as an MLflow file store next to it
-//! (`<STORE_DIR>-mlruns`, which `mlflow ui` opens).
+//! search are printed, the store is exported as an MLflow file store next to it
+//! (`<STORE_DIR>-mlruns`, which `mlflow ui` opens), and the `runlog` command-line tool lists
+//! the runs, shows this one and plots its loss and accuracy (`<STORE_DIR>-loss.png`).
 //!
 //! `cargo run --release --example quickstart -- [STORE_DIR] [STEPS]`
 //! (defaults: `./runlog-demo`, 1 000 000 steps = 10 M points). Run it twice: the search then
@@ -139,5 +140,33 @@ exported to {mlruns}/ for MLflow in {:.2} s: {} runs, {} metric points written (
         "  open it with: MLFLOW_ALLOW_FILE_STORE=true mlflow ui --backend-store-uri file://{}",
         abs.display()
     );
+
+    // 5. The same store from the command line, while it could still be training: the
+    //    `runlog` tool (`cargo install --path crates/runlog-cli`), run here in process.
+    let plot = format!("{dir}-loss.png");
+    let loss = format!("{run_id}:train/loss");
+    let acc = format!("{run_id}:train/acc");
+    let commands: [&[&str]; 3] = [
+        &[
+            "runs",
+            "--experiment",
+            "quickstart",
+            "--metric",
+            "train/loss",
+            "--metric",
+            "train/acc",
+        ],
+        &["show", &run_id[..8]],
+        &["plot", &loss, &acc, "--out", &plot],
+    ];
+    for args in commands {
+        println!("\n$ runlog --store {dir} {}", args.join(" "));
+        let argv = ["runlog", "--store", &dir]
+            .into_iter()
+            .chain(args.iter().copied());
+        if runlog_cli::run(argv) != std::process::ExitCode::SUCCESS {
+            return Err(format!("runlog {} failed", args.join(" ")).into());
+        }
+    }
     Ok(())
 }

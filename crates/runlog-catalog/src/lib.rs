@@ -41,6 +41,7 @@
 //!
 //! [`validation`] holds MLflow 3.17's rules for every name a user can choose.
 
+mod brief;
 mod catalog;
 mod db;
 mod error;
@@ -54,6 +55,7 @@ mod registry_model;
 mod registry_ops;
 pub mod validation;
 
+pub use brief::RunBrief;
 pub use catalog::{
     CATALOG_FILE, Catalog, EXPERIMENTS_JOURNAL, NewRun, RUN_JOURNAL, now_ms, random_run_id,
 };

@@ -793,6 +793,42 @@ fn check_all(c: &Catalog, m: &Model) {
     for r in &m.runs {
         assert_run(&c.get_run(&r.run_id).unwrap(), r);
     }
+    // Briefs: every run in id order, read from the head of its record alone.
+    let briefs = c.run_briefs().unwrap();
+    let mut ids: Vec<&str> = m.runs.iter().map(|r| r.run_id.as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(
+        briefs.iter().map(|b| b.run_id.as_str()).collect::<Vec<_>>(),
+        ids,
+        "run_briefs ids"
+    );
+    for b in &briefs {
+        let full = c.get_run(&b.run_id).unwrap();
+        assert_eq!(
+            (&b.experiment_id, &b.run_name, b.status, b.lifecycle_stage),
+            (
+                &full.experiment_id,
+                &full.run_name,
+                full.status,
+                full.lifecycle_stage
+            ),
+            "run_briefs of {}",
+            b.run_id
+        );
+        let prefix = &b.run_id[..3];
+        let hits = c.run_briefs_with_prefix(prefix).unwrap();
+        let want: Vec<&str> = ids
+            .iter()
+            .copied()
+            .filter(|i| i.starts_with(prefix))
+            .collect();
+        assert_eq!(
+            hits.iter().map(|h| h.run_id.as_str()).collect::<Vec<_>>(),
+            want,
+            "run_briefs_with_prefix({prefix:?})"
+        );
+    }
+    assert!(c.run_briefs_with_prefix("g").unwrap().is_empty());
     assert!(matches!(
         c.get_run(NO_RUN),
         Err(CatalogError::NotFound { .. })

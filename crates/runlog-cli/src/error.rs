@@ -8,6 +8,8 @@ pub struct CliError {
     message: String,
     hint: Option<String>,
     code: u8,
+    /// Output went to a pipe whose reader left (`runlog runs | head`): not a failure.
+    broken_pipe: bool,
 }
 
 impl CliError {
@@ -17,6 +19,7 @@ impl CliError {
             message: message.into(),
             hint: None,
             code: 1,
+            broken_pipe: false,
         }
     }
 
@@ -26,20 +29,46 @@ impl CliError {
         self
     }
 
-    /// Sets the exit code.
-    pub fn code(mut self, code: u8) -> CliError {
-        self.code = code;
-        self
-    }
-
     /// The hint, if any.
     pub fn hint_text(&self) -> Option<&str> {
         self.hint.as_deref()
     }
 
+    /// Whether the command stopped because its output's reader went away (`| head`), which
+    /// ends it quietly and successfully, as `ripgrep` and `cat` do.
+    pub fn is_broken_pipe(&self) -> bool {
+        self.broken_pipe
+    }
+
     /// The process exit code.
     pub fn exit_code(&self) -> u8 {
         self.code
+    }
+}
+
+impl CliError {
+    /// A rejected `--filter` or `--order-by` text: the search error's message, then the text
+    /// with a caret under the position where the mistake was found.
+    pub fn search(e: &runlog::search::SearchError, flag: &str, text: &str) -> CliError {
+        let mut message = e.message().to_string();
+        let shown = format!("  {flag} {text:?}");
+        if let Some(pos) = e
+            .position()
+            .filter(|&p| p <= text.len() && text.is_char_boundary(p))
+        {
+            // Debug-quoting escapes only unusual characters; count what precedes the position
+            // as it is shown.
+            let before = format!("{:?}", &text[..pos]);
+            let column = flag.chars().count() + 3 + before.chars().count() - 1;
+            message.push_str(&format!("\n{shown}\n{}^", " ".repeat(column)));
+        } else {
+            message.push_str(&format!("\n{shown}"));
+        }
+        CliError::new(message).hint(
+            "the language is MLflow's: `metrics.acc > 0.9 and params.lr = '0.001'`, \
+             `tags.\"mlflow.runName\" LIKE 'bert%'`, keys with `/` in backticks \
+             (metrics.`val/acc`); orders are `metrics.acc DESC`, `attributes.start_time`",
+        )
     }
 }
 
@@ -71,7 +100,9 @@ impl From<runlog::metrics::Error> for CliError {
 
 impl From<std::io::Error> for CliError {
     fn from(e: std::io::Error) -> CliError {
-        CliError::new(e.to_string())
+        let mut err = CliError::new(e.to_string());
+        err.broken_pipe = e.kind() == std::io::ErrorKind::BrokenPipe;
+        err
     }
 }
 

@@ -54,7 +54,7 @@ impl Table {
         let cells: Vec<Vec<String>> = self
             .rows
             .iter()
-            .map(|r| r.iter().map(text).collect())
+            .map(|r| r.iter().map(table_text).collect())
             .collect();
         let mut widths: Vec<usize> = self.columns.iter().map(|c| c.chars().count()).collect();
         for row in &cells {
@@ -139,6 +139,47 @@ pub fn text(v: &Value) -> String {
     }
 }
 
+/// A cell for people: like [`text`], but fractional numbers rounded to
+/// [`TABLE_DIGITS`] significant digits (CSV and JSON carry them exactly).
+fn table_text(v: &Value) -> String {
+    match v {
+        Value::Number(n) if n.is_f64() => n.as_f64().map_or_else(|| n.to_string(), short_float),
+        other => text(other),
+    }
+}
+
+/// Significant digits of a fractional number in a table.
+pub const TABLE_DIGITS: usize = 6;
+
+/// `v` rounded to [`TABLE_DIGITS`] significant digits, as C's `%g` writes it: fixed notation
+/// for exponents from -5 to 5, else `1.5e-7`; trailing zeros dropped.
+pub fn short_float(v: f64) -> String {
+    if !v.is_finite() {
+        return v.to_string();
+    }
+    if v == 0.0 {
+        return if v.is_sign_negative() { "-0" } else { "0" }.into();
+    }
+    // `{:.5e}` rounds to 6 significant digits and gives the exponent after rounding.
+    let sci = format!("{:.*e}", TABLE_DIGITS - 1, v);
+    let (mantissa, exp) = sci.split_once('e').expect("{:e} writes an exponent");
+    let exp: i32 = exp.parse().expect("{:e} writes a whole exponent");
+    if (-5..TABLE_DIGITS as i32).contains(&exp) {
+        let decimals = (TABLE_DIGITS as i32 - 1 - exp).max(0) as usize;
+        trim_zeros(format!("{v:.decimals$}"))
+    } else {
+        format!("{}e{exp}", trim_zeros(mantissa.to_string()))
+    }
+}
+
+/// `1.500` → `1.5`, `2.000` → `2`; text without a point is left alone.
+fn trim_zeros(s: String) -> String {
+    if !s.contains('.') {
+        return s;
+    }
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 /// A CSV field, quoted when it holds a comma, quote, CR or LF.
 fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
@@ -177,6 +218,40 @@ mod tests {
         let mut out = Vec::new();
         t.write(f, &mut out).unwrap();
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn table_numbers_have_six_significant_digits() {
+        use super::short_float;
+        let cases = [
+            (1.3007926940917969, "1.30079"),
+            (0.48924392461776733, "0.489244"),
+            (0.0010000000474974513, "0.001"),
+            (2.4673991738666246e-9, "2.4674e-9"),
+            (0.00013487186515703797, "0.000134872"),
+            (15.109872817993164, "15.1099"),
+            (123456.7, "123457"),
+            (999999.5, "1e6"),
+            (1234567.0, "1.23457e6"),
+            (-0.5, "-0.5"),
+            (-0.0, "-0"),
+            (0.0, "0"),
+            (64.0, "64"),
+            (1e-5, "0.00001"),
+            (9.999996e-6, "0.00001"),
+            (1.5e-6, "1.5e-6"),
+            (f64::MAX, "1.79769e308"),
+            (f64::NAN, "NaN"),
+            (f64::NEG_INFINITY, "-inf"),
+        ];
+        for (v, want) in cases {
+            assert_eq!(short_float(v), want, "{v:e}");
+        }
+        let mut t = Table::new(["x"]);
+        t.push(vec![json!(0.48924392461776733)]);
+        t.push(vec![json!(7)]);
+        assert_eq!(render(&t, Format::Table), "       x\n0.489244\n       7\n");
+        assert_eq!(render(&t, Format::Csv), "x\n0.48924392461776733\n7\n");
     }
 
     #[test]

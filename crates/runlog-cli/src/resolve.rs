@@ -3,8 +3,8 @@
 //! Each failure says what was wrong and what to try.
 
 use std::path::Path;
-use std::sync::Arc;
 
+use runlog::catalog::RunBrief;
 use runlog::{Experiment, RunInfo, Store, ViewType};
 
 use crate::error::{CliError, Result};
@@ -49,15 +49,10 @@ pub fn open_store(path: &Path) -> Result<Store> {
     Store::open_read_only(path).map_err(|e| CliError::from(e).hint(how))
 }
 
-/// Every run of the store (every experiment, deleted ones included) in `view`.
-pub fn all_runs(store: &Store, view: ViewType) -> Result<Vec<Arc<RunInfo>>> {
-    let exps = store.catalog().list_experiments(ViewType::All)?;
-    let ids: Vec<&str> = exps.iter().map(|e| e.experiment_id.as_str()).collect();
-    Ok(store.catalog().list_runs(&ids, view)?)
-}
-
 /// The run `text` names: its id exactly, else a unique id prefix of at least
-/// [`MIN_PREFIX`] characters, else a unique run name. Deleted runs are found too.
+/// [`MIN_PREFIX`] characters, else a unique run name. Deleted runs are found too. Only the
+/// run found is read whole: prefixes are a range scan of the catalog, names and suggestions a
+/// pass over the runs' briefs.
 pub fn resolve_run(store: &Store, text: &str) -> Result<RunInfo> {
     let t = text.trim();
     if is_run_id(t)
@@ -65,28 +60,25 @@ pub fn resolve_run(store: &Store, text: &str) -> Result<RunInfo> {
     {
         return Ok(run);
     }
-    let runs = all_runs(store, ViewType::All)?;
     let lower = t.to_ascii_lowercase();
     if lower.len() >= MIN_PREFIX && lower.bytes().all(|b| b.is_ascii_hexdigit()) {
-        let hits: Vec<&Arc<RunInfo>> = runs
-            .iter()
-            .filter(|r| r.run_id.starts_with(&lower))
-            .collect();
+        let hits = store.catalog().run_briefs_with_prefix(&lower)?;
         match hits.len() {
-            1 => return Ok(RunInfo::clone(hits[0])),
+            1 => return Ok(store.catalog().get_run(&hits[0].run_id)?),
             0 => {}
             n => {
                 return Err(CliError::new(format!(
                     "run id prefix {t:?} is ambiguous: {n} runs start with it: {}",
-                    list(hits.iter().take(5).copied())
+                    list(hits.iter().take(5))
                 ))
                 .hint("type more of the id"));
             }
         }
     }
-    let named: Vec<&Arc<RunInfo>> = runs.iter().filter(|r| r.run_name == t).collect();
+    let runs = store.catalog().run_briefs()?;
+    let named: Vec<&RunBrief> = runs.iter().filter(|r| r.run_name == t).collect();
     match named.len() {
-        1 => return Ok(RunInfo::clone(named[0])),
+        1 => return Ok(store.catalog().get_run(&named[0].run_id)?),
         0 => {}
         n => {
             return Err(CliError::new(format!(
@@ -144,10 +136,10 @@ fn is_run_id(s: &str) -> bool {
 }
 
 /// Up to 5 runs whose id (compared over the length typed) or name is close to `text`.
-fn close_runs<'a>(runs: &'a [Arc<RunInfo>], text: &str) -> Vec<&'a Arc<RunInfo>> {
+fn close_runs<'a>(runs: &'a [RunBrief], text: &str) -> Vec<&'a RunBrief> {
     let lower = text.to_lowercase();
     let tol = tolerance(text);
-    let mut scored: Vec<(usize, &Arc<RunInfo>)> = runs
+    let mut scored: Vec<(usize, &RunBrief)> = runs
         .iter()
         .filter_map(|r| {
             let id_part: String = r.run_id.chars().take(lower.chars().count()).collect();
@@ -170,7 +162,7 @@ fn tolerance(text: &str) -> usize {
 }
 
 /// `id (name)`, comma-separated.
-fn list<'a>(runs: impl Iterator<Item = &'a Arc<RunInfo>>) -> String {
+fn list<'a>(runs: impl Iterator<Item = &'a RunBrief>) -> String {
     runs.map(|r| format!("{} ({})", r.run_id, r.run_name))
         .collect::<Vec<_>>()
         .join(", ")

@@ -98,6 +98,56 @@ fn filter_errors_name_the_position() {
     assert!(err.starts_with("error: "), "{err}");
 }
 
+/// The line under the quoted text has its caret under the character at `pos`.
+fn caret_points_at(err: &str, flag: &str, text: &str, at: &str) {
+    let lines: Vec<&str> = err.lines().collect();
+    let shown = lines
+        .iter()
+        .position(|l| l.trim_start().starts_with(flag))
+        .unwrap_or_else(|| panic!("no {flag} line in {err}"));
+    assert_eq!(lines[shown], format!("  {flag} {text:?}"), "{err}");
+    let column = lines[shown + 1]
+        .find('^')
+        .unwrap_or_else(|| panic!("no caret in {err}"));
+    // Columns count characters: the text may hold multi-byte ones.
+    let under: String = lines[shown].chars().skip(column).collect();
+    assert!(
+        under.starts_with(at),
+        "the caret is under {under:?}, not {at:?}:\n{err}"
+    );
+    assert!(lines.last().unwrap().starts_with("hint: "), "{err}");
+}
+
+#[test]
+fn filter_and_order_errors_show_a_caret_under_the_mistake() {
+    let f = build();
+    let text = "metrics.loss < 1 and params.é = 3";
+    let err = f.fails(&["runs", "--filter", text]);
+    caret_points_at(&err, "--filter", text, "3\"");
+    let text = "metrics.loss >> 1";
+    caret_points_at(&f.fails(&["runs", "-f", text]), "--filter", text, ">> 1");
+    // The second of two orders is the wrong one: it is the one shown.
+    let err = f.fails(&["runs", "-o", "metrics.loss", "-o", "params.lr SIDEWAYS"]);
+    caret_points_at(&err, "--order-by", "params.lr SIDEWAYS", "SIDEWAYS");
+    assert!(!err.contains("metrics.loss"), "{err}");
+}
+
+#[test]
+fn a_reader_that_leaves_early_is_not_an_error() {
+    let f = build();
+    // The pipe's read end is closed before the command writes: every write fails with EPIPE.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_runlog"))
+        .args(["--store".as_ref(), f.path().as_os_str(), "runs".as_ref()])
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
 #[test]
 fn deleted_and_all() {
     let f = build();

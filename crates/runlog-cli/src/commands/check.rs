@@ -343,6 +343,14 @@ pub fn check(ctx: &Context<'_>, a: &CheckArgs) -> Result<ExitCode> {
 
 /// Total size of the files under `path`.
 fn disk_bytes(path: &Path) -> u64 {
+    disk_bytes_except(path, &std::collections::HashSet::new())
+}
+
+/// [`disk_bytes`] of `path` leaving out the folders in `skip`.
+fn disk_bytes_except(path: &Path, skip: &std::collections::HashSet<PathBuf>) -> u64 {
+    if skip.contains(path) {
+        return 0;
+    }
     let Ok(meta) = fs::symlink_metadata(path) else {
         return 0;
     };
@@ -352,44 +360,99 @@ fn disk_bytes(path: &Path) -> u64 {
     fs::read_dir(path)
         .map(|d| {
             d.filter_map(|e| e.ok())
-                .map(|e| disk_bytes(&e.path()))
+                .map(|e| disk_bytes_except(&e.path(), skip))
                 .sum()
         })
         .unwrap_or(0)
 }
 
-/// `runlog stats`: one row for the whole store.
-pub fn stats(ctx: &Context<'_>) -> Result<ExitCode> {
-    let store = resolve::open_store(ctx.store)?;
-    let runs = resolve::all_runs(&store, ViewType::All)?;
-    let (mut series, mut points, mut metric_bytes) = (0u64, 0u64, 0u64);
-    for run in &runs {
-        let Ok(dir) = store.metric_store().run_dir(&run.run_id) else {
-            continue;
-        };
-        if !dir.is_dir() {
-            continue;
-        }
-        if let Ok(entries) = fs::read_dir(&dir) {
-            metric_bytes += entries
-                .filter_map(|e| e.ok())
-                .filter(|e| {
-                    let n = e.file_name();
-                    let n = n.to_string_lossy();
-                    n.ends_with(".seg") || n == "MANIFEST"
-                })
-                .map(|e| disk_bytes(&e.path()))
-                .sum::<u64>();
-        }
-        let reader = store.reader(&run.run_id)?;
-        for (_, key) in reader.series() {
-            series += 1;
-            if let Some(s) = reader.summary(&key)? {
-                points += s.count;
-            }
+/// What `stats` adds up for one run folder.
+#[derive(Debug, Default, Clone, Copy)]
+struct RunStats {
+    series: u64,
+    points: u64,
+    /// Segments and manifest.
+    metric_bytes: u64,
+    /// Everything in the folder.
+    bytes: u64,
+}
+
+impl RunStats {
+    fn add(mut self, o: RunStats) -> RunStats {
+        self.series += o.series;
+        self.points += o.points;
+        self.metric_bytes += o.metric_bytes;
+        self.bytes += o.bytes;
+        self
+    }
+}
+
+/// The series, points and bytes of one run's folder.
+fn run_stats(store: &runlog::Store, run_id: &str) -> Result<RunStats> {
+    let mut st = RunStats::default();
+    let Ok(dir) = store.metric_store().run_dir(run_id) else {
+        return Ok(st);
+    };
+    let Ok(entries) = fs::read_dir(&dir) else {
+        return Ok(st);
+    };
+    for e in entries.filter_map(|e| e.ok()) {
+        let bytes = disk_bytes(&e.path());
+        st.bytes += bytes;
+        let n = e.file_name();
+        let n = n.to_string_lossy();
+        if n.ends_with(".seg") || n == "MANIFEST" {
+            st.metric_bytes += bytes;
         }
     }
-    let total = disk_bytes(ctx.store);
+    let reader = store.reader(run_id)?;
+    for (_, key) in reader.series() {
+        st.series += 1;
+        if let Some(s) = reader.summary(&key)? {
+            st.points += s.count;
+        }
+    }
+    Ok(st)
+}
+
+/// `runlog stats`: one row for the whole store. Run folders are read on every core.
+pub fn stats(ctx: &Context<'_>) -> Result<ExitCode> {
+    let store = resolve::open_store(ctx.store)?;
+    let ids: Vec<String> = store
+        .catalog()
+        .run_briefs()?
+        .into_iter()
+        .map(|b| b.run_id)
+        .collect();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    let chunk = ids.len().div_ceil(threads).max(1);
+    let st = std::thread::scope(|scope| {
+        let workers: Vec<_> = ids
+            .chunks(chunk)
+            .map(|part| {
+                let store = &store;
+                scope.spawn(move || {
+                    part.iter().try_fold(RunStats::default(), |acc, id| {
+                        Ok(acc.add(run_stats(store, id)?))
+                    })
+                })
+            })
+            .collect();
+        workers.into_iter().try_fold(RunStats::default(), |acc, w| {
+            let part: Result<RunStats> = w.join().expect("a stats worker panicked");
+            Ok::<_, CliError>(acc.add(part?))
+        })
+    })?;
+    let (series, points, metric_bytes) = (st.series, st.points, st.metric_bytes);
+    // The run folders were measured above; the rest of the store is walked here.
+    let counted: std::collections::HashSet<PathBuf> = ids
+        .iter()
+        .map(|id| ctx.store.join("runs").join(id))
+        .collect();
+    let total = st.bytes + disk_bytes_except(ctx.store, &counted);
+    let runs = &ids;
     let mut t = Table::new([
         "runs",
         "series",

@@ -6,11 +6,12 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use runlog::{RunInfo, ViewType};
+use runlog::search::{Filter, OrderBy};
+use runlog::{LifecycleStage, RunInfo, ViewType};
 use serde_json::{Value, json};
 
 use crate::cli::*;
-use crate::error::Result;
+use crate::error::{CliError, Result};
 use crate::output::{Format, Table, float};
 use crate::resolve;
 
@@ -40,11 +41,15 @@ pub fn experiments(ctx: &Context<'_>, a: &ExperimentsArgs) -> Result<ExitCode> {
         "creation_time",
         "last_update_time",
     ]);
+    // Active runs per experiment, from one pass over the runs' briefs.
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    for r in store.catalog().run_briefs()? {
+        if r.lifecycle_stage == LifecycleStage::Active {
+            *counts.entry(r.experiment_id).or_default() += 1;
+        }
+    }
     for e in &exps {
-        let runs = store
-            .catalog()
-            .list_runs(&[&e.experiment_id], ViewType::ActiveOnly)?
-            .len();
+        let runs = counts.get(&e.experiment_id).copied().unwrap_or(0);
         t.push(vec![
             json!(e.experiment_id),
             json!(e.name),
@@ -80,6 +85,13 @@ pub fn runs(ctx: &Context<'_>, a: &RunsArgs) -> Result<ExitCode> {
             .collect::<Result<_>>()?
     };
     let ids: Vec<&str> = exp_ids.iter().map(String::as_str).collect();
+    // Checked one by one first, so that a mistake is shown under the text it is in.
+    if let Some(f) = a.filter.as_deref().filter(|f| !f.trim().is_empty()) {
+        Filter::parse(f).map_err(|e| CliError::search(&e, "--filter", f))?;
+    }
+    for o in &a.order_by {
+        OrderBy::parse(o).map_err(|e| CliError::search(&e, "--order-by", o))?;
+    }
     let order: Vec<&str> = a.order_by.iter().map(String::as_str).collect();
     let runs = store
         .catalog()

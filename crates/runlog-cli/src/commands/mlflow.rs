@@ -22,7 +22,7 @@ use crate::error::{CliError, Result};
 use crate::resolve;
 
 /// A progress bar on stderr, hidden when stderr is not a terminal (so scripts and tests see
-/// clean output).
+/// clean output): `what [=====>    ] 412/1000 runs <message> (elapsed)`.
 pub(crate) fn progress_bar(len: u64, what: &str) -> ProgressBar {
     let target = if std::io::stderr().is_terminal() {
         ProgressDrawTarget::stderr()
@@ -31,12 +31,25 @@ pub(crate) fn progress_bar(len: u64, what: &str) -> ProgressBar {
     };
     let bar = ProgressBar::with_draw_target(Some(len), target);
     bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {wide_msg:.dim}")
+        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} runs {msg} ({elapsed})")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
-    bar.set_message(what.to_string());
+    bar.set_prefix(what.to_string());
     bar
+}
+
+/// `1 234 567 points`: the message of an export or import bar.
+fn points_message(points: u64) -> String {
+    let digits = points.to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(' ');
+        }
+        grouped.push(c);
+    }
+    format!("· {grouped} points")
 }
 
 /// `runlog export mlflow DIR`.
@@ -84,6 +97,7 @@ fn export_once(store: &Store, a: &ExportMlflowArgs) -> Result<ExportReport> {
     options = options.progress(move |p| {
         b.set_length(p.runs_total);
         b.set_position(p.runs_done);
+        b.set_message(points_message(p.metric_points));
     });
     let result = runlog_mlflow::export(store.catalog(), store.metric_store(), &a.dir, &options);
     bar.finish_and_clear();
@@ -126,7 +140,7 @@ fn print_export(out: &mut dyn Write, r: &ExportReport, a: &ExportMlflowArgs) -> 
     writeln!(out, "  {:<22} {}", "removed", r.removed)?;
     writeln!(
         out,
-        "open it with: mlflow ui --backend-store-uri {}",
+        "open it with: MLFLOW_ALLOW_FILE_STORE=true mlflow ui --backend-store-uri file://{}",
         std::path::absolute(&a.dir)
             .unwrap_or_else(|_| a.dir.clone())
             .display()
@@ -166,6 +180,7 @@ pub fn import(ctx: &Context<'_>, a: &ImportMlflowArgs) -> Result<ExitCode> {
         .progress(move |p| {
             b.set_length(p.runs_total);
             b.set_position(p.runs_done);
+            b.set_message(points_message(p.metric_points));
         });
     let result = runlog_mlflow::import(&a.dir, store.catalog(), store.metric_store(), &options);
     bar.finish_and_clear();
