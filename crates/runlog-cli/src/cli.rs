@@ -39,9 +39,10 @@ pub enum Command {
     /// experiment_id, status, start_time, end_time (ms since the epoch), duration_ms (null
     /// while running), lifecycle_stage (with --all or --deleted), then params.<key> and
     /// metrics.<key> (latest values). CSV and JSON hold every param and metric unless --param
-    /// or --metric choose; tables show the params that differ between the runs listed (at
-    /// most 4) and the first 4 metric keys, the start as a UTC date and a duration instead of
-    /// end_time and duration_ms.
+    /// or --metric choose; tables show the params and metrics the filter and order name, then
+    /// the params that differ between the runs listed and the first metric keys (at least 4
+    /// of each when there are), the start as a UTC date and a duration instead of end_time
+    /// and duration_ms, and fractional numbers to 6 significant digits.
     Runs(RunsArgs),
     /// One run: params, tags, and every metric with a sparkline.
     ///
@@ -128,10 +129,12 @@ pub struct RunsArgs {
     /// At most this many runs.
     #[arg(long, short = 'n', default_value_t = 100)]
     pub limit: usize,
-    /// Params to show as columns (default: those that differ between the runs listed).
+    /// Params to show as columns (default: those the filter and order name, then those that
+    /// differ between the runs listed).
     #[arg(long = "param", value_name = "KEY")]
     pub params: Vec<String>,
-    /// Latest metrics to show as columns (default: the first few keys the runs have).
+    /// Latest metrics to show as columns (default: those the filter and order name, then the
+    /// first keys the runs have).
     #[arg(long = "metric", value_name = "KEY")]
     pub metrics: Vec<String>,
     /// Deleted runs too.

@@ -269,3 +269,36 @@ fn the_store_comes_from_runlog_store() {
     );
     assert!(!dir.path().join("runlog").exists());
 }
+
+#[test]
+fn tables_show_first_the_keys_a_filter_and_order_name() {
+    let f = build();
+    // epochs is 10 in every mnist run: shown only because the filter names it.
+    let out = f.ok(&[
+        "runs",
+        "-e",
+        "mnist",
+        "-f",
+        "metrics.loss < 5 and params.epochs = '10'",
+        "-o",
+        "metrics.acc DESC",
+    ]);
+    let header: Vec<&str> = out.lines().next().unwrap().split_whitespace().collect();
+    let at = |c: &str| {
+        header
+            .iter()
+            .position(|h| *h == c)
+            .unwrap_or_else(|| panic!("no column {c} in {header:?}"))
+    };
+    assert!(at("params.epochs") < at("params.lr"), "{header:?}");
+    assert!(at("metrics.loss") < at("metrics.acc"), "{header:?}");
+    // Without them: the params that differ, metrics in key order.
+    let out = f.ok(&["runs", "-e", "mnist"]);
+    let header: Vec<&str> = out.lines().next().unwrap().split_whitespace().collect();
+    assert!(!header.contains(&"params.epochs"), "{header:?}");
+    let metrics: Vec<&&str> = header
+        .iter()
+        .filter(|h| h.starts_with("metrics."))
+        .collect();
+    assert_eq!(metrics, [&"metrics.acc", &"metrics.loss"], "{header:?}");
+}

@@ -137,3 +137,43 @@ fn an_ambiguous_name_lists_the_runs() {
     assert!(err.contains("<resnet>"), "{err}");
     assert!(err.contains("hint: give the run id"), "{err}");
 }
+
+#[test]
+fn a_run_being_written_is_shown_with_what_was_flushed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = runlog::Store::open(dir.path()).unwrap();
+    let run = store
+        .start_run(runlog::NewRun::default().name("live"))
+        .unwrap();
+    let id = run.id().to_string();
+    for s in 0..100 {
+        run.log_metric("loss", s, 1.0 / (1 + s) as f64).unwrap();
+    }
+    run.flush().unwrap();
+    let json = |args: &[&str]| -> serde_json::Value {
+        let (code, out, err) = fixture::runlog(dir.path(), args);
+        assert_eq!(code, 0, "runlog {args:?}: {err}");
+        serde_json::from_str(&out).unwrap()
+    };
+    // The trainer holds the run's writer lock throughout.
+    let shown = json(&["--format", "json", "show", "live"]);
+    assert_eq!(shown["status"], "RUNNING");
+    assert_eq!(shown["metrics"][0]["count"], 100);
+    assert_eq!(shown["metrics"][0]["last_step"], 99);
+    for s in 100..250 {
+        run.log_metric("loss", s, 0.5).unwrap();
+    }
+    run.flush().unwrap();
+    let points = json(&[
+        "--format", "json", "metrics", &id, "loss", "--steps", "95..",
+    ]);
+    assert_eq!(points.as_array().unwrap().len(), 155);
+    assert_eq!(points[154]["step"], 249);
+    let runs = json(&["--format", "json", "runs"]);
+    assert_eq!(runs[0]["metrics.loss"], 0.5);
+    run.finish(runlog::RunStatus::Finished).unwrap();
+    assert_eq!(
+        json(&["--format", "json", "show", &id])["status"],
+        "FINISHED"
+    );
+}

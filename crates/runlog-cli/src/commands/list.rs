@@ -6,7 +6,7 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use runlog::search::{Filter, OrderBy};
+use runlog::search::{Filter, OrderBy, Subject};
 use runlog::{LifecycleStage, RunInfo, ViewType};
 use serde_json::{Value, json};
 
@@ -85,12 +85,16 @@ pub fn runs(ctx: &Context<'_>, a: &RunsArgs) -> Result<ExitCode> {
             .collect::<Result<_>>()?
     };
     let ids: Vec<&str> = exp_ids.iter().map(String::as_str).collect();
-    // Checked one by one first, so that a mistake is shown under the text it is in.
+    // Checked one by one first, so that a mistake is shown under the text it is in. The
+    // params and metrics they name are the first columns a table shows.
+    let mut subjects: Vec<Subject> = Vec::new();
     if let Some(f) = a.filter.as_deref().filter(|f| !f.trim().is_empty()) {
-        Filter::parse(f).map_err(|e| CliError::search(&e, "--filter", f))?;
+        let parsed = Filter::parse(f).map_err(|e| CliError::search(&e, "--filter", f))?;
+        subjects.extend(parsed.clauses().iter().map(|c| c.subject.clone()));
     }
     for o in &a.order_by {
-        OrderBy::parse(o).map_err(|e| CliError::search(&e, "--order-by", o))?;
+        let parsed = OrderBy::parse(o).map_err(|e| CliError::search(&e, "--order-by", o))?;
+        subjects.push(parsed.subject);
     }
     let order: Vec<&str> = a.order_by.iter().map(String::as_str).collect();
     let runs = store
@@ -99,21 +103,29 @@ pub fn runs(ctx: &Context<'_>, a: &RunsArgs) -> Result<ExitCode> {
         .runs;
 
     let everything = ctx.format != Format::Table;
+    let named = |param: bool| -> Vec<String> {
+        subjects
+            .iter()
+            .filter_map(|s| match s {
+                Subject::Param(k) if param => Some(k.clone()),
+                Subject::Metric(k) if !param => Some(k.clone()),
+                _ => None,
+            })
+            .collect()
+    };
     let params = if !a.params.is_empty() {
         a.params.clone()
     } else if everything {
         all_keys(&runs, |r| r.params.keys())
     } else {
-        differing_params(&runs)
+        first_columns(named(true), differing_params(&runs))
     };
     let metrics = if !a.metrics.is_empty() {
         a.metrics.clone()
+    } else if everything {
+        all_keys(&runs, |r| r.metrics.keys())
     } else {
-        let mut keys = all_keys(&runs, |r| r.metrics.keys());
-        if !everything {
-            keys.truncate(DEFAULT_COLUMNS);
-        }
-        keys
+        first_columns(named(false), all_keys(&runs, |r| r.metrics.keys()))
     };
 
     let mut columns: Vec<String> = if everything {
@@ -169,6 +181,19 @@ pub fn runs(ctx: &Context<'_>, a: &RunsArgs) -> Result<ExitCode> {
         t.push(row);
     }
     write(ctx, &t)
+}
+
+/// The keys a filter or order named, in their order, then `rest`, without repeats, at most
+/// [`DEFAULT_COLUMNS`] (or as many as were named, if more).
+fn first_columns(named: Vec<String>, rest: Vec<String>) -> Vec<String> {
+    let limit = DEFAULT_COLUMNS.max(named.len());
+    let mut out: Vec<String> = Vec::new();
+    for k in named.into_iter().chain(rest) {
+        if out.len() < limit && !out.contains(&k) {
+            out.push(k);
+        }
+    }
+    out
 }
 
 /// Every key `keys` gives over `runs`, sorted.
