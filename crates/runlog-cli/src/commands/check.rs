@@ -175,11 +175,10 @@ fn run_ids(root: &Path) -> Result<Vec<String>> {
     Ok(MetricStore::open(root)?.runs()?)
 }
 
-fn check_store(root: &Path) -> Result<Found> {
+/// Checks the segments and journal of each run of `runs`.
+fn check_runs(root: &Path, runs: &[String], bar: &indicatif::ProgressBar) -> Found {
     let mut found = Found::default();
-    let runs = run_ids(root)?;
-    let bar = progress_bar(runs.len() as u64, "checking runs");
-    for id in &runs {
+    for id in runs {
         let dir = root.join("runs").join(id);
         found.runs += 1;
         match runlog::metrics::verify_run(&dir) {
@@ -196,6 +195,45 @@ fn check_store(root: &Path) -> Result<Found> {
         check_journal(&dir.join(RUN_JOURNAL), &mut found);
         bar.inc(1);
     }
+    found
+}
+
+impl Found {
+    /// Adds what `o` found after what this found.
+    fn merge(&mut self, o: Found) {
+        self.runs += o.runs;
+        self.segments += o.segments;
+        self.blocks += o.blocks;
+        self.points += o.points;
+        self.journals += o.journals;
+        self.journal_lines += o.journal_lines;
+        self.problems.extend(o.problems);
+        self.notes.extend(o.notes);
+    }
+}
+
+fn check_store(root: &Path) -> Result<Found> {
+    let runs = run_ids(root)?;
+    let bar = progress_bar(runs.len() as u64, "checking runs");
+    // Runs are checked on every core, in contiguous slices, so findings stay in run order.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    let chunk = runs.len().div_ceil(threads).max(1);
+    let mut found = std::thread::scope(|scope| {
+        let workers: Vec<_> = runs
+            .chunks(chunk)
+            .map(|part| {
+                let bar = &bar;
+                scope.spawn(move || check_runs(root, part, bar))
+            })
+            .collect();
+        let mut found = Found::default();
+        for w in workers {
+            found.merge(w.join().expect("a check worker panicked"));
+        }
+        found
+    });
     bar.finish_and_clear();
     check_journal(&root.join(EXPERIMENTS_JOURNAL), &mut found);
     check_journal(&root.join(MODELS_JOURNAL), &mut found);
