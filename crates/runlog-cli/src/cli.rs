@@ -11,7 +11,21 @@ use crate::output::Format;
 
 /// Inspect, search, compare, plot, export, import and check a runlog store.
 #[derive(Debug, Parser)]
-#[command(name = "runlog", version, about, max_term_width = 100)]
+#[command(
+    name = "runlog",
+    version,
+    about,
+    max_term_width = 100,
+    after_help = "Examples:\n  \
+        runlog runs -e mnist -f \"metrics.acc > 0.9 and params.lr = '0.001'\" -o \"metrics.acc DESC\"\n  \
+        runlog show 3f2a                    a run by id prefix (4+ characters) or by name\n  \
+        runlog metrics 3f2a train/loss --steps 1000..2000\n  \
+        runlog plot 3f2a:train/loss 9bc1:train/loss --out loss.png\n  \
+        runlog --format json runs -n 10     data as JSON (or csv) for scripts\n  \
+        runlog export mlflow mlruns --watch\n\n\
+        The store is --store PATH, else $RUNLOG_STORE, else ./runlog; only import and \
+        check --repair write to it."
+)]
 pub struct Cli {
     /// The store folder.
     #[arg(long, global = true, env = "RUNLOG_STORE", default_value = "runlog")]
