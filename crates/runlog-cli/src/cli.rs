@@ -109,6 +109,9 @@ pub enum Command {
                       from the journals (the old one kept as catalog.redb.old); damage inside \
                       sealed segments or journal lines is reported and left. Then it checks \
                       again.\n\
+                      With --format json: one object {clean, found, repairs, after_repair}, \
+                      each pass with its counts and problems [{path, offset, run, what}]; with \
+                      csv: the problems, one row each (pass, path, offset, run, what).\n\
                       Exit code: 0 when the store is clean (after --repair: when nothing is \
                       left), 1 when damage was found."
     )]
@@ -233,6 +236,9 @@ pub struct ModelArgs {
 pub enum ExportCommand {
     /// An MLflow file store (`mlruns/`) that `mlflow ui` opens; again into the same folder
     /// writes only what changed.
+    ///
+    /// Prints the counts written (--format json: one object; with --watch one per pass and
+    /// line; csv: a header and a row per pass).
     Mlflow(ExportMlflowArgs),
 }
 
@@ -260,7 +266,9 @@ pub struct ExportMlflowArgs {
 pub enum ImportCommand {
     /// An MLflow file store (`mlruns/`).
     #[command(
-        after_help = "Prints the counts imported, then every problem with its path and reason.\n\
+        after_help = "Prints the counts imported, then every problem with its path and reason \
+                      (--format json: one object with the counts, problems and notes as lists \
+                      of {path, reason}; csv: the problems and notes, a row each).\n\
                       Exit code: 0 when the import ran, even with problems (they are listed and \
                       skipped); 1 with --stop-on-error at the first problem (what was imported \
                       before it stays), or when the source cannot be read."

@@ -242,3 +242,47 @@ fn check_of_a_missing_store_says_what_to_do() {
         "{err}"
     );
 }
+
+#[test]
+fn check_reports_as_json_and_csv() {
+    let tmp = tempfile::tempdir().unwrap();
+    let id = finished_store(tmp.path());
+    let out = runlog(tmp.path(), &["--format", "json", "check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let clean: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(clean["clean"], true);
+    assert_eq!(clean["found"]["runs"], 1);
+    assert!(clean["found"]["points"].as_u64().unwrap() > 0, "{clean}");
+    assert_eq!(clean["found"]["problems"], serde_json::json!([]));
+    assert_eq!(clean["after_repair"], serde_json::Value::Null);
+
+    let seg = segments(&tmp.path().join("runs").join(&id)).remove(0);
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let at = bytes.len() / 3;
+    bytes[at] ^= 0x40;
+    std::fs::write(&seg, &bytes).unwrap();
+    let out = runlog(tmp.path(), &["--format", "json", "check", "--repair"]);
+    assert_eq!(out.status.code(), Some(1));
+    let damaged: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(damaged["clean"], false);
+    let problem = &damaged["found"]["problems"][0];
+    assert_eq!(problem["run"], id.as_str());
+    assert_eq!(problem["path"], seg.display().to_string());
+    assert!(problem["offset"].as_u64().is_some(), "{damaged}");
+    let repairs = damaged["repairs"].as_array().unwrap();
+    assert!(
+        repairs[0].as_str().unwrap().contains("not repaired"),
+        "{damaged}"
+    );
+    assert_eq!(damaged["after_repair"]["problems"][0]["run"], id.as_str());
+
+    let out = runlog(tmp.path(), &["--format", "csv", "check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let csv = text(&out.stdout);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "pass,path,offset,run,what");
+    assert!(
+        lines[1].starts_with(&format!("check,{},", seg.display())) && lines[1].contains(&id),
+        "{csv}"
+    );
+}

@@ -237,3 +237,61 @@ fn watch_sees_new_points_between_passes() {
     child.wait().unwrap();
     changed.expect("a pass saw the new run and its point");
 }
+
+#[test]
+fn export_and_import_report_as_json_and_csv() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b, mlruns) = (
+        tmp.path().join("a"),
+        tmp.path().join("b"),
+        tmp.path().join("mlruns"),
+    );
+    build(&a);
+    let dir = mlruns.to_str().unwrap();
+    let out = runlog(&a, &["--format", "json", "export", "mlflow", dir]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["runs"], 3);
+    assert_eq!(report["metric_points"], 3000);
+    assert_eq!(report["dir"], dir);
+
+    // --watch: one JSON object per line and pass; CSV: one header, a row per pass.
+    let watch = [
+        "export",
+        "mlflow",
+        dir,
+        "--watch",
+        "--interval",
+        "0.1",
+        "--passes",
+        "2",
+    ];
+    let out = runlog(&a, &[&["--format", "json"][..], &watch[..]].concat());
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(
+        (lines[0]["pass"].clone(), lines[1]["pass"].clone()),
+        (1.into(), 2.into())
+    );
+    assert_eq!(lines[1]["files"], 0, "nothing changed: {:?}", lines[1]);
+    assert_eq!(lines[1]["metric_points_kept"], 3000);
+    let out = runlog(&a, &[&["--format", "csv"][..], &watch[..]].concat());
+    let csv = text(&out.stdout);
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 3, "{csv}");
+    assert!(rows[0].starts_with("pass,experiments,runs,"), "{csv}");
+    assert!(
+        rows[1].starts_with("1,") && rows[2].starts_with("2,"),
+        "{csv}"
+    );
+
+    let out = runlog(&b, &["--format", "json", "import", "mlflow", dir]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["runs"], 3);
+    assert_eq!(report["metric_points"], 3000);
+    assert_eq!(report["problems"], serde_json::json!([]));
+}

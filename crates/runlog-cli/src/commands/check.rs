@@ -30,7 +30,7 @@ use serde_json::json;
 use crate::cli::*;
 use crate::commands::mlflow::progress_bar;
 use crate::error::{CliError, Result};
-use crate::output::Table;
+use crate::output::{Format, Table};
 use crate::resolve;
 
 /// One thing found damaged.
@@ -265,6 +265,33 @@ fn check_store(root: &Path) -> Result<Found> {
     Ok(found)
 }
 
+/// One pass's findings as JSON: counts, problems (path, offset, run, what) and notes.
+fn found_json(f: &Found) -> serde_json::Value {
+    let problems: Vec<serde_json::Value> = f
+        .problems
+        .iter()
+        .map(|p| {
+            json!({
+                "path": p.path.display().to_string(),
+                "offset": p.offset,
+                "run": p.run,
+                "what": p.what,
+            })
+        })
+        .collect();
+    json!({
+        "runs": f.runs,
+        "segments": f.segments,
+        "blocks": f.blocks,
+        "points": f.points,
+        "journals": f.journals,
+        "journal_lines": f.journal_lines,
+        "catalog_ok": f.catalog_ok,
+        "problems": problems,
+        "notes": f.notes,
+    })
+}
+
 fn print_found(out: &mut dyn Write, f: &Found) -> Result<()> {
     writeln!(
         out,
@@ -362,16 +389,62 @@ pub fn check(ctx: &Context<'_>, a: &CheckArgs) -> Result<ExitCode> {
         .hint(how));
     }
     let mut out = std::io::stdout().lock();
-    let mut found = check_store(root)?;
-    print_found(&mut out, &found)?;
-    if a.repair && !found.problems.is_empty() {
-        writeln!(out, "repairing:")?;
-        repair(root, &found, &mut out)?;
-        writeln!(out, "checking again:")?;
-        found = check_store(root)?;
-        print_found(&mut out, &found)?;
+    let first = check_store(root)?;
+    if ctx.format == Format::Table {
+        print_found(&mut out, &first)?;
+    }
+    let mut repairs = Vec::new();
+    let mut again = None;
+    if a.repair && !first.problems.is_empty() {
+        if ctx.format == Format::Table {
+            writeln!(out, "repairing:")?;
+        }
+        repair(root, &first, &mut repairs)?;
+        if ctx.format == Format::Table {
+            out.write_all(&repairs)?;
+            writeln!(out, "checking again:")?;
+        }
+        let found = check_store(root)?;
+        if ctx.format == Format::Table {
+            print_found(&mut out, &found)?;
+        }
+        again = Some(found);
+    }
+    let repairs: Vec<String> = String::from_utf8_lossy(&repairs)
+        .lines()
+        .map(String::from)
+        .collect();
+    match ctx.format {
+        Format::Table => {}
+        Format::Json => {
+            let report = json!({
+                "clean": again.as_ref().unwrap_or(&first).problems.is_empty(),
+                "found": found_json(&first),
+                "repairs": repairs,
+                "after_repair": again.as_ref().map(found_json),
+            });
+            serde_json::to_writer_pretty(&mut out, &report).map_err(std::io::Error::from)?;
+            writeln!(out)?;
+        }
+        Format::Csv => {
+            let mut t = Table::new(["pass", "path", "offset", "run", "what"]);
+            let passes = [("check", Some(&first)), ("after_repair", again.as_ref())];
+            for (pass, found) in passes {
+                for p in found.map_or(&[][..], |f| &f.problems) {
+                    t.push(vec![
+                        json!(pass),
+                        json!(p.path.display().to_string()),
+                        json!(p.offset),
+                        json!(p.run),
+                        json!(p.what),
+                    ]);
+                }
+            }
+            t.write(Format::Csv, &mut out)?;
+        }
     }
     out.flush()?;
+    let found = again.as_ref().unwrap_or(&first);
     Ok(if found.problems.is_empty() {
         ExitCode::SUCCESS
     } else {

@@ -1,13 +1,15 @@
 //! `runlog export mlflow` and `runlog import mlflow`.
 //!
 //! Export opens the store read-only; `--watch` exports again every `--interval` seconds
-//! (incrementally: only what changed is written) and prints one line per pass.
+//! (incrementally: only what changed is written) and prints one line per pass (with
+//! `--format json`, one JSON object per line; with csv, a row per pass).
 //!
 //! Import opens the store for writing (creating it when the folder is missing or empty) and
 //! prints a report: the counts, then every problem with its path and reason. Exit codes:
 //! 0 when the import ran, problems or not (they are listed, and what could be imported was);
 //! with `--stop-on-error` the first problem stops the import with exit code 1 (what was
-//! imported before it stays).
+//! imported before it stays). With `--format json` the report is one object (the counts,
+//! `problems` and `notes` as lists of {path, reason}); with csv, the problems and notes.
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -17,8 +19,11 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use runlog::Store;
 use runlog_mlflow::{ExportOptions, ExportReport, ImportArtifacts, ImportOptions, OnError};
 
+use serde_json::json;
+
 use crate::cli::*;
 use crate::error::{CliError, Result};
+use crate::output::{Format, Table};
 use crate::resolve;
 
 /// A progress bar on stderr, hidden when stderr is not a terminal (so scripts and tests see
@@ -69,10 +74,44 @@ pub fn export(ctx: &Context<'_>, a: &ExportMlflowArgs) -> Result<ExitCode> {
         let report = export_once(&store, a)?;
         drop(store);
         let mut out = std::io::stdout().lock();
-        if a.watch {
-            writeln!(out, "pass {pass}: {}", changes(&report))?;
-        } else {
-            print_export(&mut out, &report, a)?;
+        let fields = export_fields(&report);
+        match ctx.format {
+            Format::Table if a.watch => writeln!(out, "pass {pass}: {}", changes(&report))?,
+            Format::Table => print_export(&mut out, &report, a)?,
+            // One object; with --watch one per pass, each on its own line (JSON Lines).
+            Format::Json => {
+                let mut obj = serde_json::Map::new();
+                if a.watch {
+                    obj.insert("pass".into(), json!(pass));
+                }
+                obj.insert("dir".into(), json!(a.dir.display().to_string()));
+                for (k, v) in fields {
+                    obj.insert(k.into(), json!(v));
+                }
+                let obj = serde_json::Value::Object(obj);
+                if a.watch {
+                    writeln!(out, "{obj}")?;
+                } else {
+                    writeln!(out, "{obj:#}")?;
+                }
+            }
+            // A header, then a row per pass.
+            Format::Csv => {
+                let mut t =
+                    Table::new(std::iter::once("pass").chain(fields.iter().map(|(k, _)| *k)));
+                t.push(
+                    std::iter::once(json!(pass))
+                        .chain(fields.iter().map(|(_, v)| json!(v)))
+                        .collect(),
+                );
+                let mut text = Vec::new();
+                t.write(Format::Csv, &mut text)?;
+                let text = String::from_utf8_lossy(&text);
+                let skip = usize::from(pass > 1);
+                for line in text.lines().skip(skip) {
+                    writeln!(out, "{line}")?;
+                }
+            }
         }
         out.flush()?;
         drop(out);
@@ -105,6 +144,26 @@ fn export_once(store: &Store, a: &ExportMlflowArgs) -> Result<ExportReport> {
         CliError::new(format!("export to {} failed: {e}", a.dir.display()))
             .hint("give a new or empty folder, or the folder of an earlier `runlog export mlflow`")
     })
+}
+
+/// The counts of an export, with the names CSV and JSON give them.
+fn export_fields(r: &ExportReport) -> [(&'static str, u64); 14] {
+    [
+        ("experiments", r.experiments),
+        ("runs", r.runs),
+        ("params", r.params),
+        ("tags", r.tags),
+        ("metric_keys", r.metric_keys),
+        ("metric_points", r.metric_points),
+        ("metric_points_kept", r.metric_points_kept),
+        ("artifact_files", r.artifact_files),
+        ("artifact_bytes", r.artifact_bytes),
+        ("registered_models", r.registered_models),
+        ("model_versions", r.model_versions),
+        ("files", r.files),
+        ("files_unchanged", r.files_unchanged),
+        ("removed", r.removed),
+    ]
 }
 
 /// One line: what a pass of `--watch` changed.
@@ -192,6 +251,51 @@ pub fn import(ctx: &Context<'_>, a: &ImportMlflowArgs) -> Result<ExitCode> {
         })
     })?;
     let mut out = std::io::stdout().lock();
+    let counts: [(&str, u64); 9] = [
+        ("experiments", r.experiments),
+        ("runs", r.runs),
+        ("params", r.params),
+        ("tags", r.tags),
+        ("metric_keys", r.metric_keys),
+        ("metric_points", r.metric_points),
+        ("artifact_files", r.artifact_files),
+        ("registered_models", r.registered_models),
+        ("model_versions", r.model_versions),
+    ];
+    let listed = |list: &[runlog_mlflow::ImportProblem]| -> Vec<serde_json::Value> {
+        list.iter()
+            .map(|p| json!({"path": p.path.display().to_string(), "reason": p.reason}))
+            .collect()
+    };
+    match ctx.format {
+        Format::Table => {}
+        Format::Json => {
+            let mut obj = serde_json::Map::new();
+            obj.insert("source".into(), json!(a.dir.display().to_string()));
+            for (k, v) in counts {
+                obj.insert(k.into(), json!(v));
+            }
+            obj.insert("problems".into(), json!(listed(&r.problems)));
+            obj.insert("notes".into(), json!(listed(&r.notes)));
+            writeln!(out, "{:#}", serde_json::Value::Object(obj))?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        // What was not imported (problems) and what was imported with a remark (notes).
+        Format::Csv => {
+            let mut t = Table::new(["kind", "path", "reason"]);
+            for (kind, list) in [("problem", &r.problems), ("note", &r.notes)] {
+                for p in list {
+                    t.push(vec![
+                        json!(kind),
+                        json!(p.path.display().to_string()),
+                        json!(p.reason),
+                    ]);
+                }
+            }
+            t.write(Format::Csv, &mut out)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
     writeln!(out, "imported from {}", a.dir.display())?;
     let rows: [(&str, u64); 9] = [
         ("experiments", r.experiments),
