@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use std::io::Write;
+
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::commands;
 use crate::error::Result;
@@ -118,6 +120,21 @@ pub enum Command {
     Check(CheckArgs),
     /// Runs, series, points, bytes on disk, bytes per point.
     Stats,
+    /// Prints a shell completion script.
+    #[command(
+        after_help = "bash: runlog completions bash > ~/.local/share/bash-completion/completions/runlog\n\
+                      zsh:  runlog completions zsh > ~/.zfunc/_runlog (with fpath+=~/.zfunc)\n\
+                      fish: runlog completions fish > ~/.config/fish/completions/runlog.fish"
+    )]
+    Completions(CompletionsArgs),
+}
+
+/// `runlog completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// `runlog experiments`.
@@ -324,5 +341,11 @@ pub fn run(cli: &Cli) -> Result<ExitCode> {
         Command::Import(ImportCommand::Mlflow(a)) => commands::mlflow::import(&ctx, a),
         Command::Check(a) => commands::check::check(&ctx, a),
         Command::Stats => commands::check::stats(&ctx),
+        Command::Completions(a) => {
+            let mut out = std::io::stdout().lock();
+            clap_complete::generate(a.shell, &mut Cli::command(), "runlog", &mut out);
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

@@ -302,3 +302,30 @@ fn tables_show_first_the_keys_a_filter_and_order_name() {
         .collect();
     assert_eq!(metrics, [&"metrics.acc", &"metrics.loss"], "{header:?}");
 }
+
+#[test]
+fn completion_scripts_name_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish"] {
+        let (code, out, err) = runlog(dir.path(), &["completions", shell]);
+        assert_eq!(code, 0, "{err}");
+        for word in [
+            "experiments",
+            "runs",
+            "show",
+            "plot",
+            "check",
+            "store",
+            "format",
+        ] {
+            assert!(out.contains(word), "{shell} completions lack {word}");
+        }
+    }
+    // The bash script parses.
+    let (_, script, _) = runlog(dir.path(), &["completions", "bash"]);
+    let check = std::process::Command::new("bash")
+        .args(["-n", "-c", &script])
+        .status()
+        .unwrap();
+    assert!(check.success());
+}
