@@ -104,6 +104,16 @@ fn metric_points_windows_and_buckets() {
     assert!(err.contains("--steps"), "{err}");
     let err = f.fails(&["metrics", &id, "loss", "--since", "yesterday"]);
     assert!(err.contains("RFC 3339"), "{err}");
+    // Empty windows are mistakes, not empty answers.
+    let err = f.fails(&["metrics", &id, "loss", "--steps", "15..10"]);
+    assert!(
+        err.contains("holds no step") && err.contains("did you mean --steps 10..15?"),
+        "{err}"
+    );
+    let err = f.fails(&["metrics", &id, "loss", "--steps", "10..10"]);
+    assert!(err.contains("write --steps 10..11"), "{err}");
+    let err = f.fails(&["metrics", &id, "loss", "--since", "2000", "--until", "1000"]);
+    assert!(err.contains("is not before --until"), "{err}");
 }
 
 #[test]

@@ -274,6 +274,18 @@ pub fn metrics(ctx: &Context<'_>, a: &MetricsArgs) -> Result<ExitCode> {
         .as_deref()
         .map(|t| parse_time(t, "--until"))
         .transpose()?;
+    if let (Some(lo), Some(hi)) = (since, until)
+        && lo >= hi
+    {
+        return Err(CliError::new(format!(
+            "--since {:?} is not before --until {:?}: no point can be in that window",
+            a.since.as_deref().unwrap_or_default(),
+            a.until.as_deref().unwrap_or_default()
+        ))
+        .hint(
+            "--since is included and --until excluded; swap them if they are the wrong way round",
+        ));
+    }
     let times = (since.is_some() || until.is_some())
         .then(|| (since.unwrap_or(i64::MIN), until.unwrap_or(i64::MAX)));
 
@@ -387,7 +399,21 @@ fn parse_steps(s: &str) -> Result<(i64, i64)> {
             x.parse().map_err(|_| bad())
         }
     };
-    Ok((side(a, i64::MIN)?, side(b, i64::MAX)?))
+    let (lo, hi) = (side(a, i64::MIN)?, side(b, i64::MAX)?);
+    if lo >= hi {
+        return Err(CliError::new(format!(
+            "--steps {s:?} holds no step: B is excluded, so A must be below B"
+        ))
+        .hint(if lo == hi {
+            format!(
+                "for step {lo} alone, write --steps {lo}..{}",
+                lo.saturating_add(1)
+            )
+        } else {
+            format!("did you mean --steps {hi}..{lo}?")
+        }));
+    }
+    Ok((lo, hi))
 }
 
 /// Milliseconds since the epoch, or an RFC 3339 time (`2026-01-31T12:00:00Z`, offsets,
