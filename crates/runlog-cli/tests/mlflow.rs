@@ -103,6 +103,37 @@ fn export_of_one_experiment_and_unknown_experiment() {
     );
 }
 
+/// A folder that is not an export, and a file, are refused untouched, each with advice that
+/// fits it.
+#[test]
+fn export_refuses_a_foreign_folder_or_a_file_and_says_what_to_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("a");
+    build(&a);
+    let full = tmp.path().join("photos");
+    std::fs::create_dir(&full).unwrap();
+    std::fs::write(full.join("cat.jpg"), b"meow").unwrap();
+    let out = runlog(&a, &["export", "mlflow", full.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("is not empty") && err.contains("hint: give a new or empty folder"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_dir(&full).unwrap().count(), 1);
+
+    let file = tmp.path().join("notes.txt");
+    std::fs::write(&file, b"mine").unwrap();
+    let out = runlog(&a, &["export", "mlflow", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("is a file, not a folder") && !err.contains("earlier `runlog export"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), b"mine");
+}
+
 #[test]
 fn import_lists_problems_and_exits_0_or_1_with_stop_on_error() {
     let tmp = tempfile::tempdir().unwrap();

@@ -22,6 +22,16 @@ pub enum Error {
         "the export folder {0} is not empty and holds no earlier runlog export (no `.runlog-export.json`); export into a new or empty folder, or into the folder of an earlier export to update it"
     )]
     TargetNotEmpty(PathBuf),
+    /// The export folder named is a file or a symbolic link (links are never followed).
+    #[error("the export folder {path} is {what}, not a folder; {hint}")]
+    TargetNotFolder {
+        /// The path given.
+        path: PathBuf,
+        /// `a file`, `a symbolic link`, ….
+        what: &'static str,
+        /// What to do instead.
+        hint: &'static str,
+    },
     /// Something the export would create is already there in another form (an experiment
     /// both active and in `.trash/`).
     #[error(

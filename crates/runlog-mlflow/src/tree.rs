@@ -163,7 +163,16 @@ impl Tree {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 let meta = fs::symlink_metadata(root).map_err(io("inspect", root))?;
                 if !meta.is_dir() {
-                    return Err(Error::Escape(root.to_path_buf()));
+                    let (what, hint) = if meta.file_type().is_symlink() {
+                        (
+                            "a symbolic link",
+                            "an export never follows links: give the folder it points to",
+                        )
+                    } else {
+                        ("a file", "give a new or empty folder")
+                    };
+                    let path = root.to_path_buf();
+                    return Err(Error::TargetNotFolder { path, what, hint });
                 }
                 let mut entries = fs::read_dir(root).map_err(io("list", root))?;
                 if entries.next().is_none() {

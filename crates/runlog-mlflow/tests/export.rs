@@ -434,6 +434,51 @@ fn a_folder_that_is_not_empty_is_refused() {
     assert_eq!(fs::read(root.join("keep")).unwrap(), b"mine");
 }
 
+#[test]
+fn a_file_or_a_link_as_the_export_folder_is_refused_with_what_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("store")).unwrap();
+    let file = dir.path().join("mlruns.txt");
+    fs::write(&file, b"mine").unwrap();
+    let err = export(
+        store.catalog(),
+        store.metric_store(),
+        &file,
+        &ExportOptions::default(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, Error::TargetNotFolder { what: "a file", .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("is a file, not a folder"), "{err}");
+    assert_eq!(fs::read(&file).unwrap(), b"mine");
+
+    let real = dir.path().join("real");
+    fs::create_dir(&real).unwrap();
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let err = export(
+        store.catalog(),
+        store.metric_store(),
+        &link,
+        &ExportOptions::default(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::TargetNotFolder {
+                what: "a symbolic link",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("never follows links"), "{err}");
+    assert_eq!(fs::read_dir(&real).unwrap().count(), 0);
+}
+
 /// Metric keys go through the metric store's writer, which checks nothing: the exporter is
 /// the last line of defence. Each hostile key is refused with an error naming it, and nothing
 /// appears outside the export folder.

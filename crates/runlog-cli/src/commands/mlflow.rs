@@ -141,8 +141,15 @@ fn export_once(store: &Store, a: &ExportMlflowArgs) -> Result<ExportReport> {
     let result = runlog_mlflow::export(store.catalog(), store.metric_store(), &a.dir, &options);
     bar.finish_and_clear();
     result.map_err(|e| {
-        CliError::new(format!("export to {} failed: {e}", a.dir.display()))
-            .hint("give a new or empty folder, or the folder of an earlier `runlog export mlflow`")
+        let err = CliError::new(format!("export to {} failed: {e}", a.dir.display()));
+        // The other errors say what to do in their own words, or are about the store.
+        if matches!(e, runlog_mlflow::Error::TargetNotEmpty(_)) {
+            err.hint(
+                "give a new or empty folder, or the folder of an earlier `runlog export mlflow`",
+            )
+        } else {
+            err
+        }
     })
 }
 
