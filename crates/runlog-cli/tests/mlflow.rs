@@ -134,6 +134,52 @@ fn export_refuses_a_foreign_folder_or_a_file_and_says_what_to_do() {
     assert_eq!(std::fs::read(&file).unwrap(), b"mine");
 }
 
+/// The wrong folder (one experiment's, one run's, or one with nothing of MLflow's) is refused
+/// before the store is touched, naming the folder to give instead.
+#[test]
+fn import_of_the_wrong_folder_names_the_right_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b, mlruns) = (
+        tmp.path().join("a"),
+        tmp.path().join("b"),
+        tmp.path().join("mlruns"),
+    );
+    build(&a);
+    let out = runlog(&a, &["export", "mlflow", mlruns.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let exp_dir = std::fs::read_dir(&mlruns)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.join("meta.yaml").is_file() && p.file_name().unwrap() != "0")
+        .unwrap();
+    let run_dir = std::fs::read_dir(&exp_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.join("meta.yaml").is_file())
+        .unwrap();
+    let hint = format!(
+        "hint: give the mlruns folder that holds it: runlog import mlflow {}",
+        mlruns.display()
+    );
+    for (dir, what) in [
+        (&exp_dir, "one experiment's folder"),
+        (&run_dir, "one run's folder"),
+    ] {
+        let out = runlog(&b, &["import", "mlflow", dir.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1));
+        let err = text(&out.stderr);
+        assert!(err.contains(what) && err.contains(&hint), "{err}");
+    }
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    std::fs::write(empty.join("notes.txt"), b"x").unwrap();
+    let out = runlog(&b, &["import", "mlflow", empty.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("holds no MLflow experiment"), "{err}");
+    assert!(!b.exists(), "no store is made for nothing to import");
+}
+
 #[test]
 fn import_lists_problems_and_exits_0_or_1_with_stop_on_error() {
     let tmp = tempfile::tempdir().unwrap();

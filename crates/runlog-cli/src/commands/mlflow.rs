@@ -12,6 +12,7 @@
 //! `problems` and `notes` as lists of {path, reason}); with csv, the problems and notes.
 
 use std::io::{IsTerminal, Write};
+use std::path::{Component, Path};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -153,6 +154,24 @@ fn export_once(store: &Store, a: &ExportMlflowArgs) -> Result<ExportReport> {
     })
 }
 
+/// Whether `dir` has anything MLflow's file store would read: an experiment folder (one
+/// holding `meta.yaml`), `.trash/` or `models/`. Checked before the store is opened, so a
+/// wrong folder leaves no new store behind. A folder that cannot be listed counts as one, for
+/// the import to report why.
+fn looks_like_mlruns(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return true;
+    };
+    entries.flatten().any(|e| {
+        let path = e.path();
+        let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+        is_dir
+            && (e.file_name() == ".trash"
+                || e.file_name() == "models"
+                || path.join("meta.yaml").is_file())
+    })
+}
+
 /// The counts of an export, with the names CSV and JSON give them.
 fn export_fields(r: &ExportReport) -> [(&'static str, u64); 14] {
     [
@@ -222,6 +241,52 @@ pub fn import(ctx: &Context<'_>, a: &ImportMlflowArgs) -> Result<ExitCode> {
             a.dir.display()
         ))
         .hint("give the mlruns folder of an MLflow file store"));
+    }
+    if let Ok(meta) = std::fs::read_to_string(a.dir.join("meta.yaml")) {
+        // An experiment's or a run's own folder: both hold a meta.yaml, mlruns does not.
+        let (what, up) = if meta
+            .lines()
+            .any(|l| l.starts_with("run_id:") || l.starts_with("run_uuid:"))
+        {
+            ("one run's folder", 2)
+        } else {
+            ("one experiment's folder", 1)
+        };
+        // The folder `up` levels above, as given when that is plain, else from the absolute path
+        // (`.` has no parent to write).
+        let plain = |p: &Path| {
+            !p.as_os_str().is_empty()
+                && p.components()
+                    .all(|c| matches!(c, Component::Normal(_) | Component::RootDir))
+        };
+        let root = a
+            .dir
+            .ancestors()
+            .nth(up)
+            .filter(|p| plain(p))
+            .map(Path::to_path_buf)
+            .or_else(|| {
+                let dir = std::fs::canonicalize(&a.dir).ok()?;
+                dir.ancestors().nth(up).map(Path::to_path_buf)
+            });
+        return Err(CliError::new(format!(
+            "cannot import {}: it is {what} (it holds a meta.yaml), not an mlruns folder",
+            a.dir.display()
+        ))
+        .hint(match root {
+            Some(root) => format!(
+                "give the mlruns folder that holds it: runlog import mlflow {}",
+                root.display()
+            ),
+            None => "give the mlruns folder that holds it".to_owned(),
+        }));
+    }
+    if !looks_like_mlruns(&a.dir) {
+        return Err(CliError::new(format!(
+            "cannot import {}: it holds no MLflow experiment (a folder with a meta.yaml), no .trash and no models folder",
+            a.dir.display()
+        ))
+        .hint("give the mlruns folder itself: MLflow's file store keeps each experiment in a folder named by its id, such as mlruns/0"));
     }
     let store = Store::open(ctx.store).map_err(|e| {
         CliError::new(format!(
