@@ -233,3 +233,79 @@ fn run_names_with_colons() {
         assert!(s.contains("bert:large: eval:loss"), "{spec}");
     }
 }
+
+/// Infinities share buckets with finite points (a diverged step, an `inf` sentinel): the
+/// finite points are still drawn, as a line and an envelope, and the sparkline of `show` is not
+/// blank. A series with no finite point at all is an error that says so.
+#[test]
+fn infinities_do_not_hide_the_finite_points_around_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Store::open(tmp.path()).unwrap();
+    let e = store.experiment("odd").unwrap();
+    let run = e.start_run("spiky").unwrap();
+    for s in 0..1000 {
+        let v = match s % 4 {
+            0 => f64::NAN,
+            1 => f64::INFINITY,
+            2 => f64::NEG_INFINITY,
+            _ => s as f64,
+        };
+        run.log_metric("x", s, v).unwrap();
+    }
+    run.finish(RunStatus::Finished).unwrap();
+    let dead = e.start_run("dead").unwrap();
+    dead.log_metric("x", 0, f64::NAN).unwrap();
+    dead.log_metric("x", 1, f64::INFINITY).unwrap();
+    dead.finish(RunStatus::Finished).unwrap();
+    drop(store);
+
+    let png = tmp.path().join("spiky.png");
+    // Logged within a few milliseconds, the points share few time buckets: a short line.
+    for (extra, least) in [(&["--downsample", "50"][..], 300), (&["--x", "time"], 1)] {
+        let mut args = vec!["plot", "spiky", "--out", png.to_str().unwrap()];
+        args.extend(extra);
+        let out = runlog(tmp.path(), &args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{extra:?}: {}",
+            text(&out.stderr)
+        );
+        let (_, _, px) = decode(&png);
+        let n = count(&px, BLUE);
+        assert!(n >= least, "{extra:?}: {n} blue pixels");
+    }
+    let svg = tmp.path().join("spiky.svg");
+    let out = runlog(
+        tmp.path(),
+        &[
+            "plot",
+            "spiky",
+            "--out",
+            svg.to_str().unwrap(),
+            "--downsample",
+            "50",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        std::fs::read_to_string(&svg).unwrap().contains("<polygon"),
+        "the band"
+    );
+
+    let out = runlog(tmp.path(), &["show", "spiky"]);
+    let show = text(&out.stdout);
+    let line = show.lines().find(|l| l.starts_with("x ")).unwrap();
+    assert!(line.contains('█') && line.contains('▁'), "{line}");
+
+    let out = runlog(
+        tmp.path(),
+        &["plot", "dead", "--out", png.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("no finite points"),
+        "{}",
+        text(&out.stderr)
+    );
+}

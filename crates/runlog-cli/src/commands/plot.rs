@@ -123,7 +123,7 @@ pub fn plot(ctx: &Context<'_>, a: &PlotArgs) -> Result<ExitCode> {
             run.run_name.clone()
         };
         for k in chosen {
-            let buckets = reader.downsample(&k, axis, a.downsample, None)?;
+            let buckets = finite_buckets(&reader, &k, axis, a.downsample)?;
             raw.push((format!("{who}: {k}"), buckets));
         }
     }
@@ -228,6 +228,63 @@ pub fn plot(ctx: &Context<'_>, a: &PlotArgs) -> Result<ExitCode> {
 
 /// `RUN` or `RUN:KEY`. Run names and keys may both hold colons: the first split whose left
 /// side names a run wins, else the whole text is the run.
+/// `n` buckets of `key` for drawing, over the finite values only.
+///
+/// A bucket's min, max and mean skip NaN but not ±infinity, so one diverged point (or an `inf`
+/// logged as a sentinel) would hide every finite point sharing its bucket. Such a bucket is
+/// recomputed from its points, keeping only the finite ones: `count` becomes theirs and `last`
+/// the last finite point. Only buckets that hold an infinity are read again.
+pub(crate) fn finite_buckets(
+    reader: &runlog::RunReader,
+    key: &str,
+    axis: Axis,
+    n: usize,
+) -> Result<Vec<Bucket>> {
+    let mut buckets = reader.downsample(key, axis, n, None)?;
+    for b in &mut buckets {
+        finite_only(reader, key, axis, b)?;
+    }
+    Ok(buckets)
+}
+
+fn finite_only(reader: &runlog::RunReader, key: &str, axis: Axis, b: &mut Bucket) -> Result<()> {
+    if b.count <= 1 || (b.min.is_finite() && b.max.is_finite()) {
+        return Ok(());
+    }
+    let points = reader.window(key, axis, b.start, b.end)?;
+    let (mut n, mut sum, mut min, mut max) = (0u64, 0.0, f64::INFINITY, f64::NEG_INFINITY);
+    let mut last = None;
+    for i in 0..points.len() {
+        let v = points.values[i];
+        if v.is_finite() {
+            (n, sum, min, max) = (n + 1, sum + v, min.min(v), max.max(v));
+            let p = runlog::Point {
+                step: points.steps[i],
+                timestamp_ms: points.timestamps_ms[i],
+                value: v,
+            };
+            // MLflow's order for "last": highest step, then timestamp, then value.
+            if last.is_none_or(|l: runlog::Point| {
+                (p.step, p.timestamp_ms, p.value) >= (l.step, l.timestamp_ms, l.value)
+            }) {
+                last = Some(p);
+            }
+        }
+    }
+    b.count = n;
+    (b.min, b.max, b.mean) = if n == 0 {
+        (f64::NAN, f64::NAN, f64::NAN)
+    } else {
+        (min, max, sum / n as f64)
+    };
+    if let Some(last) = last {
+        b.last = last;
+    } else {
+        b.last.value = f64::NAN;
+    }
+    Ok(())
+}
+
 fn parse_spec(store: &runlog::Store, spec: &str) -> Result<(runlog::RunInfo, Option<String>)> {
     let mut first_err = None;
     for (i, _) in spec.match_indices(':') {

@@ -171,7 +171,7 @@ fn metric_rows(store: &Store, run: &RunInfo) -> Result<Vec<MetricRow>> {
 
 /// A unicode sparkline of `key` over steps, from a downsample (bucket means).
 fn sparkline(r: &RunReader, key: &str) -> Result<String> {
-    let buckets = r.downsample(key, Axis::Step, SPARKLINE_WIDTH, None)?;
+    let buckets = super::plot::finite_buckets(r, key, Axis::Step, SPARKLINE_WIDTH)?;
     Ok(spark(&buckets.iter().map(|b| b.mean).collect::<Vec<_>>()))
 }
 
