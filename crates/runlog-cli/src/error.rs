@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use unicode_width::UnicodeWidthStr;
+
 /// A failed command.
 #[derive(Debug)]
 pub struct CliError {
@@ -56,10 +58,11 @@ impl CliError {
             .position()
             .filter(|&p| p <= text.len() && text.is_char_boundary(p))
         {
-            // Debug-quoting escapes only unusual characters; count what precedes the position
+            // Debug-quoting escapes only unusual characters; measure what precedes the position
             // as it is shown.
             let before = format!("{:?}", &text[..pos]);
-            let column = flag.chars().count() + 3 + before.chars().count() - 1;
+            // Columns as the terminal draws them: wide characters (CJK, most emoji) take two.
+            let column = flag.width() + 3 + before.width() - 1;
             message.push_str(&format!("\n{shown}\n{}^", " ".repeat(column)));
         } else {
             message.push_str(&format!("\n{shown}"));

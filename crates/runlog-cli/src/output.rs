@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 
 use serde_json::{Map, Value};
+use unicode_width::UnicodeWidthStr;
 
 /// How data is written (`--format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
@@ -54,12 +55,12 @@ impl Table {
         let cells: Vec<Vec<String>> = self
             .rows
             .iter()
-            .map(|r| r.iter().map(table_text).collect())
+            .map(|r| r.iter().map(|v| one_line(&table_text(v))).collect())
             .collect();
-        let mut widths: Vec<usize> = self.columns.iter().map(|c| c.chars().count()).collect();
+        let mut widths: Vec<usize> = self.columns.iter().map(|c| c.width()).collect();
         for row in &cells {
             for (w, c) in widths.iter_mut().zip(row) {
-                *w = (*w).max(c.chars().count());
+                *w = (*w).max(c.width());
             }
         }
         // Numbers right-aligned, everything else left; no trailing spaces.
@@ -75,7 +76,7 @@ impl Table {
                 if i > 0 {
                     s.push_str("  ");
                 }
-                let pad = widths[i] - c.chars().count();
+                let pad = widths[i] - c.width();
                 if numeric[i] {
                     s.extend(std::iter::repeat_n(' ', pad));
                     s.push_str(c);
@@ -128,6 +129,24 @@ impl Table {
         serde_json::to_writer_pretty(&mut *out, &list)?;
         writeln!(out)
     }
+}
+
+/// A table cell on one line: newlines, tabs and other control characters written as Rust
+/// escapes (`\n`, `\t`, `\u{1b}`), so that a value cannot break the alignment or send
+/// terminal codes. CSV and JSON carry the text as it is.
+fn one_line(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_owned();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// A cell as text: strings bare, `-` for nothing, numbers as JSON writes them.
@@ -252,6 +271,22 @@ mod tests {
         t.push(vec![json!(7)]);
         assert_eq!(render(&t, Format::Table), "       x\n0.489244\n       7\n");
         assert_eq!(render(&t, Format::Csv), "x\n0.48924392461776733\n7\n");
+    }
+
+    #[test]
+    fn table_cells_stay_on_one_line_and_wide_characters_count_twice() {
+        let mut t = Table::new(["name", "n"]);
+        t.push(vec![json!("训练"), json!(1)]);
+        t.push(vec![json!("a\nb\tc\u{1b}[31m"), json!(2)]);
+        t.push(vec![json!("é"), json!(3)]);
+        assert_eq!(
+            render(&t, Format::Table),
+            "name               n\n训练               1\na\\nb\\tc\\u{1b}[31m  2\né                  3\n"
+        );
+        // CSV and JSON keep the text as it is.
+        assert!(render(&t, Format::Csv).contains("\"a\nb\tc\u{1b}[31m\""));
+        let v: serde_json::Value = serde_json::from_str(&render(&t, Format::Json)).unwrap();
+        assert_eq!(v[1]["name"], "a\nb\tc\u{1b}[31m");
     }
 
     #[test]

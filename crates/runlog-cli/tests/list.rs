@@ -109,8 +109,16 @@ fn caret_points_at(err: &str, flag: &str, text: &str, at: &str) {
     let column = lines[shown + 1]
         .find('^')
         .unwrap_or_else(|| panic!("no caret in {err}"));
-    // Columns count characters: the text may hold multi-byte ones.
-    let under: String = lines[shown].chars().skip(column).collect();
+    // Columns are as a terminal draws them: the text may hold multi-byte and wide characters.
+    let mut drawn = 0;
+    let under: String = lines[shown]
+        .chars()
+        .skip_while(|c| {
+            let before = drawn < column;
+            drawn += unicode_width::UnicodeWidthChar::width(*c).unwrap_or(0);
+            before
+        })
+        .collect();
     assert!(
         under.starts_with(at),
         "the caret is under {under:?}, not {at:?}:\n{err}"
@@ -124,6 +132,10 @@ fn filter_and_order_errors_show_a_caret_under_the_mistake() {
     let text = "metrics.loss < 1 and params.é = 3";
     let err = f.fails(&["runs", "--filter", text]);
     caret_points_at(&err, "--filter", text, "3\"");
+    // Wide characters take two columns.
+    let text = "tags.\"训练\" = 'a' and metrics.loss <> 1";
+    let err = f.fails(&["runs", "--filter", text]);
+    caret_points_at(&err, "--filter", text, "<> 1");
     let text = "metrics.loss >> 1";
     caret_points_at(&f.fails(&["runs", "-f", text]), "--filter", text, ">> 1");
     // The second of two orders is the wrong one: it is the one shown.
