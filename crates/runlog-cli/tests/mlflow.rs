@@ -52,16 +52,19 @@ fn counts(dir: &Path) -> (usize, usize, u64) {
     (exps.len(), runs.len(), points)
 }
 
-#[test]
-fn export_then_import_round_trips() {
+/// A store `a` built and exported to `mlruns` (whose output is returned), and the path of a
+/// second store `b`, all in a new temporary folder.
+fn exported() -> (tempfile::TempDir, [std::path::PathBuf; 3], Output) {
     let tmp = tempfile::tempdir().unwrap();
-    let (a, b, mlruns) = (
-        tmp.path().join("a"),
-        tmp.path().join("b"),
-        tmp.path().join("mlruns"),
-    );
+    let [a, b, mlruns] = ["a", "b", "mlruns"].map(|n| tmp.path().join(n));
     build(&a);
     let out = runlog(&a, &["export", "mlflow", mlruns.to_str().unwrap()]);
+    (tmp, [a, b, mlruns], out)
+}
+
+#[test]
+fn export_then_import_round_trips() {
+    let (_tmp, [a, b, mlruns], out) = exported();
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
     assert!(stdout.contains("runs                   3"), "{stdout}");
@@ -138,14 +141,7 @@ fn export_refuses_a_foreign_folder_or_a_file_and_says_what_to_do() {
 /// before the store is touched, naming the folder to give instead.
 #[test]
 fn import_of_the_wrong_folder_names_the_right_one() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (a, b, mlruns) = (
-        tmp.path().join("a"),
-        tmp.path().join("b"),
-        tmp.path().join("mlruns"),
-    );
-    build(&a);
-    let out = runlog(&a, &["export", "mlflow", mlruns.to_str().unwrap()]);
+    let (tmp, [_, b, mlruns], out) = exported();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let exp_dir = std::fs::read_dir(&mlruns)
         .unwrap()

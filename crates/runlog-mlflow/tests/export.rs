@@ -438,15 +438,18 @@ fn a_folder_that_is_not_empty_is_refused() {
 fn a_file_or_a_link_as_the_export_folder_is_refused_with_what_it_is() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("store")).unwrap();
+    let refused = |target: &std::path::Path| {
+        export(
+            store.catalog(),
+            store.metric_store(),
+            target,
+            &ExportOptions::default(),
+        )
+        .unwrap_err()
+    };
     let file = dir.path().join("mlruns.txt");
     fs::write(&file, b"mine").unwrap();
-    let err = export(
-        store.catalog(),
-        store.metric_store(),
-        &file,
-        &ExportOptions::default(),
-    )
-    .unwrap_err();
+    let err = refused(&file);
     assert!(
         matches!(err, Error::TargetNotFolder { what: "a file", .. }),
         "{err:?}"
@@ -458,13 +461,7 @@ fn a_file_or_a_link_as_the_export_folder_is_refused_with_what_it_is() {
     fs::create_dir(&real).unwrap();
     let link = dir.path().join("link");
     std::os::unix::fs::symlink(&real, &link).unwrap();
-    let err = export(
-        store.catalog(),
-        store.metric_store(),
-        &link,
-        &ExportOptions::default(),
-    )
-    .unwrap_err();
+    let err = refused(&link);
     assert!(
         matches!(
             err,
