@@ -66,6 +66,9 @@ pub enum Command {
     /// status, lifecycle_stage, start_time, end_time, duration_ms, user_id, artifact_uri,
     /// params {key: value}, tags {key: value}, metrics [{key, count, first_step, last_step,
     /// latest, min, max}]. With --format csv, the metrics table.
+    ///
+    /// A series whose data is damaged on disk is marked "(damaged)" (JSON: a "damaged" field
+    /// with the reason), the rest is shown, and the exit code is 1.
     Show(ShowArgs),
     /// The points of one metric of a run, or buckets of them.
     ///

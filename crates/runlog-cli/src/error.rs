@@ -83,9 +83,15 @@ impl fmt::Display for CliError {
 
 impl std::error::Error for CliError {}
 
+/// What to do about damaged metric data, wherever a command meets it.
+pub const CORRUPT_HINT: &str = "`runlog check` lists every damaged file with its byte offset; the rest of the store reads normally";
+
 impl From<runlog::Error> for CliError {
     fn from(e: runlog::Error) -> CliError {
-        CliError::new(e.to_string())
+        match e {
+            runlog::Error::Metrics(e) => e.into(),
+            e => CliError::new(e.to_string()),
+        }
     }
 }
 
@@ -97,7 +103,9 @@ impl From<runlog::catalog::CatalogError> for CliError {
 
 impl From<runlog::metrics::Error> for CliError {
     fn from(e: runlog::metrics::Error) -> CliError {
-        CliError::new(e.to_string())
+        let corrupt = matches!(e, runlog::metrics::Error::Corrupt { .. });
+        let err = CliError::new(e.to_string());
+        if corrupt { err.hint(CORRUPT_HINT) } else { err }
     }
 }
 

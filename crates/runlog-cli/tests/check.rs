@@ -104,6 +104,45 @@ fn flipped_byte_in_a_sealed_segment_is_reported_and_not_repaired_away() {
         .unwrap_or_else(|| panic!("no line names {name} with an offset: {stdout}"));
     assert!(line.contains(&id), "{line}");
 
+    // `show` still shows the run and the undamaged series, marks the damaged one and says so.
+    let out = runlog(tmp.path(), &["show", &id]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    let rows: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("loss ") || l.starts_with("acc "))
+        .collect();
+    assert_eq!(rows.len(), 2, "{stdout}");
+    let damaged: Vec<&&str> = rows.iter().filter(|l| l.ends_with("(damaged)")).collect();
+    assert_eq!(damaged.len(), 1, "one series is damaged: {stdout}");
+    let whole = rows.iter().find(|l| !l.ends_with("(damaged)")).unwrap();
+    assert!(whole.contains("3000") && whole.contains('█'), "{whole}");
+    assert!(
+        stderr.starts_with("warning: the metric data of ")
+            && stderr.contains("at byte offset")
+            && stderr.contains("hint: `runlog check`"),
+        "{stderr}"
+    );
+    let key = damaged[0].split_whitespace().next().unwrap();
+    let out = runlog(tmp.path(), &["--format", "json", "show", &id]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let marked: Vec<&str> = v["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["damaged"].is_string())
+        .map(|m| m["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(marked, [key]);
+    // Reading the damaged series itself is an error with the same advice.
+    let out = runlog(tmp.path(), &["metrics", &id, key]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("corrupt data") && stderr.contains("hint: `runlog check`"),
+        "{stderr}"
+    );
+
     // --repair cannot fix sealed data without losing it: it says so, and deletes nothing.
     let out = runlog(tmp.path(), &["check", "--repair"]);
     let stdout = text(&out.stdout);

@@ -239,7 +239,7 @@ pub(crate) fn finite_buckets(
     key: &str,
     axis: Axis,
     n: usize,
-) -> Result<Vec<Bucket>> {
+) -> runlog::metrics::Result<Vec<Bucket>> {
     let mut buckets = reader.downsample(key, axis, n, None)?;
     for b in &mut buckets {
         finite_only(reader, key, axis, b)?;
@@ -247,7 +247,12 @@ pub(crate) fn finite_buckets(
     Ok(buckets)
 }
 
-fn finite_only(reader: &runlog::RunReader, key: &str, axis: Axis, b: &mut Bucket) -> Result<()> {
+fn finite_only(
+    reader: &runlog::RunReader,
+    key: &str,
+    axis: Axis,
+    b: &mut Bucket,
+) -> runlog::metrics::Result<()> {
     if b.count <= 1 || (b.min.is_finite() && b.max.is_finite()) {
         return Ok(());
     }

@@ -25,6 +25,9 @@ struct MetricRow {
     /// The catalog's latest value, when there is no metric data to summarise.
     latest: Option<f64>,
     sparkline: String,
+    /// Why the metric data could not be read (damaged on disk); the row then has the
+    /// catalog's latest value only.
+    damaged: Option<String>,
 }
 
 /// `runlog show`.
@@ -48,6 +51,9 @@ pub fn show(ctx: &Context<'_>, a: &ShowArgs) -> Result<ExitCode> {
                         .zip(metric_cells(m))
                     {
                         o.insert(k, v);
+                    }
+                    if let Some(why) = &m.damaged {
+                        o.insert("damaged".into(), json!(why));
                     }
                     Value::Object(o)
                 })
@@ -80,6 +86,18 @@ pub fn show(ctx: &Context<'_>, a: &ShowArgs) -> Result<ExitCode> {
         }
     }
     out.flush()?;
+    let damaged: Vec<&MetricRow> = metrics.iter().filter(|m| m.damaged.is_some()).collect();
+    if let Some(first) = damaged.first() {
+        // What could be read is shown; the exit code says it is not all.
+        let keys: Vec<&str> = damaged.iter().map(|m| m.key.as_str()).collect();
+        eprintln!(
+            "warning: the metric data of {} could not be read: {}\nhint: {}",
+            keys.join(", "),
+            first.damaged.as_deref().unwrap_or_default(),
+            crate::error::CORRUPT_HINT
+        );
+        return Ok(ExitCode::FAILURE);
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -147,16 +165,51 @@ fn info_fields(store: &Store, run: &RunInfo) -> Vec<(String, Value)> {
 
 /// Every metric of the run: from its metric data when it has some, else the catalog's
 /// latest values.
+///
+/// Damaged metric data does not hide the rest: a series that cannot be read (or every series,
+/// when the run's folder cannot be opened) gets a row saying so.
 fn metric_rows(store: &Store, run: &RunInfo) -> Result<Vec<MetricRow>> {
-    let reader = store.reader(&run.run_id).ok();
+    use runlog::metrics::Error as MetricsError;
+    let corrupt =
+        |e: &MetricsError| matches!(e, MetricsError::Corrupt { .. }).then(|| e.to_string());
+    let (reader, all_damaged) = match store.reader(&run.run_id) {
+        Ok(r) => (Some(r), None),
+        // A run that never logged a metric point has no metric folder.
+        Err(runlog::Error::Metrics(MetricsError::Io { source, .. }))
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            (None, None)
+        }
+        Err(runlog::Error::Metrics(e)) => (None, Some(corrupt(&e).ok_or(e)?)),
+        Err(e) => return Err(e.into()),
+    };
     let mut keys: BTreeSet<String> = run.metrics.keys().cloned().collect();
     if let Some(r) = &reader {
         keys.extend(r.series().into_iter().map(|(_, k)| k));
     }
     let mut rows = Vec::new();
     for key in keys {
+        let mut damaged = all_damaged.clone();
         let (summary, sparkline) = match &reader {
-            Some(r) if r.series_id(&key).is_some() => (r.summary(&key)?, sparkline(r, &key)?),
+            Some(r) if r.series_id(&key).is_some() => {
+                // The summary comes from the segment's index, the sparkline from its blocks:
+                // either can be damaged without the other.
+                let summary = match r.summary(&key) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        damaged = Some(corrupt(&e).ok_or(e)?);
+                        None
+                    }
+                };
+                let line = match damaged {
+                    Some(_) => String::new(),
+                    None => sparkline(r, &key).or_else(|e| {
+                        damaged = Some(corrupt(&e).ok_or(e)?);
+                        Ok::<_, CliError>(String::new())
+                    })?,
+                };
+                (summary, line)
+            }
             _ => (None, String::new()),
         };
         rows.push(MetricRow {
@@ -164,13 +217,14 @@ fn metric_rows(store: &Store, run: &RunInfo) -> Result<Vec<MetricRow>> {
             key,
             summary,
             sparkline,
+            damaged,
         });
     }
     Ok(rows)
 }
 
 /// A unicode sparkline of `key` over steps, from a downsample (bucket means).
-fn sparkline(r: &RunReader, key: &str) -> Result<String> {
+fn sparkline(r: &RunReader, key: &str) -> runlog::metrics::Result<String> {
     let buckets = super::plot::finite_buckets(r, key, Axis::Step, SPARKLINE_WIDTH)?;
     Ok(spark(&buckets.iter().map(|b| b.mean).collect::<Vec<_>>()))
 }
@@ -213,7 +267,11 @@ fn metric_table(rows: &[MetricRow], format: Format) -> Table {
     for m in rows {
         let mut cells = metric_cells(m);
         if format == Format::Table {
-            cells.push(json!(m.sparkline));
+            cells.push(json!(if m.damaged.is_some() {
+                "(damaged)"
+            } else {
+                m.sparkline.as_str()
+            }));
         }
         t.push(cells);
     }
