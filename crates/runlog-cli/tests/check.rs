@@ -143,6 +143,30 @@ fn flipped_byte_in_a_sealed_segment_is_reported_and_not_repaired_away() {
         "{stderr}"
     );
 
+    // An export goes on without the damaged series, lists it and exits with 1.
+    let mlruns = tmp.path().join("mlruns");
+    let out = runlog(
+        tmp.path(),
+        &[
+            "--format",
+            "json",
+            "export",
+            "mlflow",
+            mlruns.to_str().unwrap(),
+        ],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["damaged_series"], 1);
+    assert_eq!(v["damaged"][0]["run_id"], id.as_str());
+    assert_eq!(v["damaged"][0]["key"], key);
+    assert_eq!(v["metric_keys"], 1, "the other series is exported");
+    assert!(
+        stderr.starts_with("warning: 1 series not exported") && stderr.contains(key),
+        "{stderr}"
+    );
+
     // --repair cannot fix sealed data without losing it: it says so, and deletes nothing.
     let out = runlog(tmp.path(), &["check", "--repair"]);
     let stdout = text(&out.stdout);

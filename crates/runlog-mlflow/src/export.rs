@@ -74,6 +74,9 @@ pub struct ExportOptions {
     pub registry: bool,
     /// Skip the final `syncfs` (the export is then not durable at return).
     pub no_sync: bool,
+    /// Export the rest when a series' metric data is damaged on disk, and list it in
+    /// [`ExportReport::damaged`], instead of stopping with [`Error::Metrics`].
+    pub skip_damaged: bool,
     /// Called as the export goes.
     pub progress: Option<ProgressFn>,
 }
@@ -86,6 +89,7 @@ impl Default for ExportOptions {
             runs: None,
             registry: true,
             no_sync: false,
+            skip_damaged: false,
             progress: None,
         }
     }
@@ -119,6 +123,14 @@ impl ExportOptions {
     /// Skip the final `syncfs`.
     pub fn no_sync(mut self, no_sync: bool) -> Self {
         self.no_sync = no_sync;
+        self
+    }
+
+    /// Whether a damaged series is skipped and listed (`true`) or stops the export (`false`,
+    /// the default). A skipped series' file keeps what an earlier export wrote; a fresh
+    /// export has no file for it.
+    pub fn skip_damaged(mut self, skip: bool) -> Self {
+        self.skip_damaged = skip;
         self
     }
 
@@ -161,6 +173,20 @@ pub struct ExportReport {
     pub files_unchanged: u64,
     /// Files and folders removed (tags deleted since an earlier export, …).
     pub removed: u64,
+    /// Series left out because their data is damaged on disk (only with
+    /// [`ExportOptions::skip_damaged`]).
+    pub damaged: Vec<DamagedSeries>,
+}
+
+/// A series an export left out because its metric data is damaged on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DamagedSeries {
+    /// The run.
+    pub run_id: String,
+    /// The metric key; `None` when the run's metric folder as a whole cannot be read.
+    pub key: Option<String>,
+    /// What is damaged: the file, the byte offset and what was found.
+    pub reason: String,
 }
 
 /// MLflow's integer run status (`RunStatus` in its protobufs).
@@ -552,6 +578,15 @@ impl Exporter<'_> {
             {
                 return self.tree.prune(&mdir, &BTreeSet::new(), &BTreeSet::new());
             }
+            Err(source @ runlog_metrics::Error::Corrupt { .. }) if self.options.skip_damaged => {
+                // Whatever an earlier export wrote for this run stays as it was.
+                self.report.damaged.push(DamagedSeries {
+                    run_id: run.run_id.clone(),
+                    key: None,
+                    reason: source.to_string(),
+                });
+                return Ok(());
+            }
             Err(source) => return Err(metrics_err(source)),
         };
         let mut keep = BTreeSet::new();
@@ -564,9 +599,22 @@ impl Exporter<'_> {
         for (_, key) in series {
             let what = || format!("metric key of run {}", run.run_id);
             let name = key_components(&what, &key, validation::validate_metric_key)?;
-            reader
-                .history_into(&key, &mut points)
-                .map_err(metrics_err)?;
+            match reader.history_into(&key, &mut points) {
+                Ok(()) => {}
+                Err(source @ runlog_metrics::Error::Corrupt { .. })
+                    if self.options.skip_damaged =>
+                {
+                    // Kept from pruning: an earlier export's file for it stays as it was.
+                    keep.insert(key.clone());
+                    self.report.damaged.push(DamagedSeries {
+                        run_id: run.run_id.clone(),
+                        key: Some(key),
+                        reason: source.to_string(),
+                    });
+                    continue;
+                }
+                Err(source) => return Err(metrics_err(source)),
+            }
             if points.is_empty() {
                 continue; // MLflow cannot read an empty metric file
             }

@@ -47,7 +47,8 @@ mod yaml;
 
 pub use error::{Error, Result};
 pub use export::{
-    ArtifactUris, ExportOptions, ExportProgress, ExportReport, ProgressFn, export, status_code,
+    ArtifactUris, DamagedSeries, ExportOptions, ExportProgress, ExportReport, ProgressFn, export,
+    status_code,
 };
 pub use float::{python_float, write_python_float, write_python_float_bytes};
 pub use import::{

@@ -537,3 +537,58 @@ fn a_deleted_key_makes_room_for_a_folder_of_the_same_name() {
     run_export(&f, &fresh);
     assert_eq!(normalised(&f.root), normalised(&fresh));
 }
+
+/// A flipped byte in a run's sealed metric data stops a default export with an error naming
+/// the run; with `skip_damaged` the export goes on, lists the damaged series, keeps the file an
+/// earlier export wrote for it, and a fresh export has everything but that file.
+#[test]
+fn a_damaged_series_stops_the_export_or_is_skipped_and_listed() {
+    let f = fixture();
+    run_export(&f, &f.root);
+    let before = tree(&f.root);
+    let run_dir = f.store.metric_store().run_dir(&f.runs[0]).unwrap();
+    let seg = fs::read_dir(&run_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "seg"))
+        .unwrap();
+    let mut bytes = fs::read(&seg).unwrap();
+    let at = bytes.len() / 3;
+    bytes[at] ^= 0x40;
+    fs::write(&seg, &bytes).unwrap();
+
+    let export_to = |root: &Path, options: &ExportOptions| {
+        export(f.store.catalog(), f.store.metric_store(), root, options)
+    };
+    match export_to(&f.root, &ExportOptions::default()) {
+        Err(Error::Metrics { run_id, source }) => {
+            assert_eq!(run_id, f.runs[0]);
+            assert!(source.to_string().contains("at byte offset"), "{source}");
+        }
+        other => panic!("expected the damaged run's error, got {other:?}"),
+    }
+    let skip = ExportOptions::default().skip_damaged(true);
+    let report = export_to(&f.root, &skip).unwrap();
+    assert_eq!(report.damaged.len(), 1, "{:?}", report.damaged);
+    let damaged = &report.damaged[0];
+    assert_eq!(damaged.run_id, f.runs[0]);
+    assert!(damaged.reason.contains("at byte offset"), "{damaged:?}");
+    let key = damaged.key.clone().expect("one series, not the whole run");
+    assert_eq!(
+        tree(&f.root),
+        before,
+        "the earlier export is left as it was"
+    );
+
+    let fresh = f.root.with_file_name("fresh");
+    let report = export_to(&fresh, &skip).unwrap();
+    assert_eq!(report.damaged.len(), 1);
+    let (want, got) = (normalised(&f.root), normalised(&fresh));
+    let missing: Vec<&PathBuf> = want.keys().filter(|p| !got.contains_key(*p)).collect();
+    let expected = PathBuf::from(&f.exp)
+        .join(&f.runs[0])
+        .join("metrics")
+        .join(&key);
+    assert_eq!(missing, [&expected]);
+    assert!(got.keys().all(|p| want.get(p) == got.get(p)));
+}

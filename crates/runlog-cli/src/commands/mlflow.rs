@@ -89,6 +89,12 @@ pub fn export(ctx: &Context<'_>, a: &ExportMlflowArgs) -> Result<ExitCode> {
                 for (k, v) in fields {
                     obj.insert(k.into(), json!(v));
                 }
+                let damaged: Vec<serde_json::Value> = report
+                    .damaged
+                    .iter()
+                    .map(|d| json!({"run_id": d.run_id, "key": d.key, "reason": d.reason}))
+                    .collect();
+                obj.insert("damaged".into(), json!(damaged));
                 let obj = serde_json::Value::Object(obj);
                 if a.watch {
                     writeln!(out, "{obj}")?;
@@ -116,15 +122,39 @@ pub fn export(ctx: &Context<'_>, a: &ExportMlflowArgs) -> Result<ExitCode> {
         }
         out.flush()?;
         drop(out);
+        warn_damaged(&report);
         if !a.watch || a.passes.is_some_and(|n| pass >= n) {
-            return Ok(ExitCode::SUCCESS);
+            return Ok(if report.damaged.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            });
         }
         std::thread::sleep(Duration::from_secs_f64(a.interval));
     }
 }
 
+/// On stderr, the series an export left out because their data is damaged.
+fn warn_damaged(r: &ExportReport) {
+    if r.damaged.is_empty() {
+        return;
+    }
+    eprintln!(
+        "warning: {} series not exported: their metric data is damaged",
+        r.damaged.len()
+    );
+    for d in &r.damaged {
+        match &d.key {
+            Some(key) => eprintln!("  run {} metric {key}: {}", d.run_id, d.reason),
+            None => eprintln!("  run {} (all metrics): {}", d.run_id, d.reason),
+        }
+    }
+    eprintln!("hint: {}", crate::error::CORRUPT_HINT);
+}
+
 fn export_once(store: &Store, a: &ExportMlflowArgs) -> Result<ExportReport> {
-    let mut options = ExportOptions::default();
+    // Damaged metric data does not stop the export of the rest; it is listed instead.
+    let mut options = ExportOptions::default().skip_damaged(true);
     if !a.experiments.is_empty() {
         let mut ids = Vec::new();
         for e in &a.experiments {
@@ -173,7 +203,7 @@ fn looks_like_mlruns(dir: &Path) -> bool {
 }
 
 /// The counts of an export, with the names CSV and JSON give them.
-fn export_fields(r: &ExportReport) -> [(&'static str, u64); 14] {
+fn export_fields(r: &ExportReport) -> [(&'static str, u64); 15] {
     [
         ("experiments", r.experiments),
         ("runs", r.runs),
@@ -189,6 +219,7 @@ fn export_fields(r: &ExportReport) -> [(&'static str, u64); 14] {
         ("files", r.files),
         ("files_unchanged", r.files_unchanged),
         ("removed", r.removed),
+        ("damaged_series", r.damaged.len() as u64),
     ]
 }
 
@@ -223,6 +254,9 @@ fn print_export(out: &mut dyn Write, r: &ExportReport, a: &ExportMlflowArgs) -> 
     }
     writeln!(out, "  {:<22} {}", "files unchanged", r.files_unchanged)?;
     writeln!(out, "  {:<22} {}", "removed", r.removed)?;
+    if !r.damaged.is_empty() {
+        writeln!(out, "  {:<22} {}", "damaged, not exported", r.damaged.len())?;
+    }
     writeln!(
         out,
         "open it with: MLFLOW_ALLOW_FILE_STORE=true mlflow ui --backend-store-uri file://{}",
