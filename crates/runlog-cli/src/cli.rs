@@ -259,6 +259,9 @@ pub enum ExportCommand {
     ///
     /// Prints the counts written (--format json: one object; with --watch one per pass and
     /// line; csv: a header and a row per pass).
+    ///
+    /// A series whose data is damaged on disk is left out and listed (json: "damaged" as
+    /// {run_id, key, reason}); everything else is exported, and the exit code is 1.
     Mlflow(ExportMlflowArgs),
 }
 
