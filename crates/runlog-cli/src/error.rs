@@ -103,7 +103,7 @@ impl From<runlog::catalog::CatalogError> for CliError {
 
 impl From<runlog::metrics::Error> for CliError {
     fn from(e: runlog::metrics::Error) -> CliError {
-        let corrupt = matches!(e, runlog::metrics::Error::Corrupt { .. });
+        let corrupt = e.is_corruption();
         let err = CliError::new(e.to_string());
         if corrupt { err.hint(CORRUPT_HINT) } else { err }
     }

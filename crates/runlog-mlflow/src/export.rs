@@ -578,7 +578,7 @@ impl Exporter<'_> {
             {
                 return self.tree.prune(&mdir, &BTreeSet::new(), &BTreeSet::new());
             }
-            Err(source @ runlog_metrics::Error::Corrupt { .. }) if self.options.skip_damaged => {
+            Err(source) if self.options.skip_damaged && source.is_corruption() => {
                 // Whatever an earlier export wrote for this run stays as it was.
                 self.report.damaged.push(DamagedSeries {
                     run_id: run.run_id.clone(),
@@ -601,9 +601,7 @@ impl Exporter<'_> {
             let name = key_components(&what, &key, validation::validate_metric_key)?;
             match reader.history_into(&key, &mut points) {
                 Ok(()) => {}
-                Err(source @ runlog_metrics::Error::Corrupt { .. })
-                    if self.options.skip_damaged =>
-                {
+                Err(source) if self.options.skip_damaged && source.is_corruption() => {
                     // Kept from pruning: an earlier export's file for it stays as it was.
                     keep.insert(key.clone());
                     self.report.damaged.push(DamagedSeries {

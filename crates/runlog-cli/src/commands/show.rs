@@ -25,8 +25,8 @@ struct MetricRow {
     /// The catalog's latest value, when there is no metric data to summarise.
     latest: Option<f64>,
     sparkline: String,
-    /// Why the metric data could not be read (damaged on disk); the row then has the
-    /// catalog's latest value only.
+    /// Why the metric data could not be read (damaged on disk); the row keeps what could be
+    /// read (the summary, when only blocks are damaged; else the catalog's latest value).
     damaged: Option<String>,
 }
 
@@ -170,8 +170,7 @@ fn info_fields(store: &Store, run: &RunInfo) -> Vec<(String, Value)> {
 /// when the run's folder cannot be opened) gets a row saying so.
 fn metric_rows(store: &Store, run: &RunInfo) -> Result<Vec<MetricRow>> {
     use runlog::metrics::Error as MetricsError;
-    let corrupt =
-        |e: &MetricsError| matches!(e, MetricsError::Corrupt { .. }).then(|| e.to_string());
+    let corrupt = |e: &MetricsError| e.is_corruption().then(|| e.to_string());
     let (reader, all_damaged) = match store.reader(&run.run_id) {
         Ok(r) => (Some(r), None),
         // A run that never logged a metric point has no metric folder.
